@@ -1,0 +1,37 @@
+"""Fixtures shared by the unit tests: small real image folders built from the shipped data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tl_kit.data import SHIPPED
+
+FASHION = SHIPPED["fashion_mnist"]
+
+
+def copy_class_images(dest: Path, classes: dict[str, int], split: str = "train") -> Path:
+    """Copy the first n shipped images of each named class into dest/<class>/; return dest."""
+    for name, n in classes.items():
+        (dest / name).mkdir(parents=True, exist_ok=True)
+        for src in sorted((FASHION / split / name).glob("*.png"))[:n]:
+            shutil.copy(src, dest / name / src.name)
+    return dest
+
+
+@pytest.fixture
+def class_folder(tmp_path: Path) -> Path:
+    """A teacher-style folder: three classes of 10 real Fashion-MNIST images each, no splits."""
+    return copy_class_images(tmp_path / "photos", {"bag": 10, "sneaker": 10, "trouser": 10})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's Keras or tl-kit caches, or sees their data override."""
+    home = tmp_path_factory.mktemp("keras_home")
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setenv("TL_KIT_CACHE", str(tmp_path_factory.mktemp("tl_kit_cache")))
+    monkeypatch.delenv("TL_KIT_DATA", raising=False)
+    monkeypatch.delenv("TL_KIT_WEIGHTS_DIR", raising=False)

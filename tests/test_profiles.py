@@ -1,0 +1,52 @@
+import pytest
+
+from tl_kit import profiles
+from tl_kit.errors import ProfileError
+from tl_kit.profiles import PROFILES, get_profile
+
+
+def test_auto_choice_is_cpu_without_gpu_and_gpu_with_one(monkeypatch):
+    monkeypatch.delenv("TL_KIT_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "gpu_available", lambda: False)
+    assert get_profile().name == "cpu"
+    assert "no GPU" in get_profile().reason
+    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
+    assert get_profile().name == "gpu"
+    assert "GPU is visible" in get_profile().reason
+
+
+def test_environment_variable_overrides_hardware(monkeypatch):
+    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
+    monkeypatch.setenv("TL_KIT_PROFILE", "Fast ")
+    profile = get_profile()
+    assert profile.name == "fast"
+    assert profile.reason == "chosen by TL_KIT_PROFILE=fast"
+
+
+def test_explicit_name_wins_over_environment(monkeypatch):
+    monkeypatch.setenv("TL_KIT_PROFILE", "fast")
+    assert get_profile("gpu").image_size == 224
+
+
+def test_unknown_name_lists_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("TL_KIT_PROFILE", "turbo")
+    with pytest.raises(ProfileError) as err:
+        get_profile()
+    message = str(err.value)
+    assert "TL_KIT_PROFILE='turbo'" in message
+    for name in PROFILES:
+        assert name in message
+
+
+def test_profiles_scale_up_from_fast_to_gpu():
+    fast, cpu, gpu = PROFILES["fast"], PROFILES["cpu"], PROFILES["gpu"]
+    assert fast.image_size < cpu.image_size < gpu.image_size == 224
+    assert fast.image_size >= 32  # VGG16's smallest input
+    assert fast.train_per_class < cpu.train_per_class and gpu.train_per_class is None
+    assert gpu.input_shape == (224, 224, 3)
+    for p in PROFILES.values():
+        assert max(p.label_counts) <= (p.train_per_class or 300)
+
+
+def test_gpu_available_answers_for_the_active_backend():
+    assert profiles.gpu_available() in (True, False)

@@ -1,0 +1,102 @@
+"""`python -m tl_kit info` and the start-here notebook: what this machine has, and what to expect.
+
+The report answers a student's first questions: which Python, Keras and backend; CPU or GPU;
+which profile and why; which VGG16 weights the lessons will use and why; what data was found;
+and roughly how long each lesson takes here (the reference times of `tl_kit.lessons`, scaled
+by a two-second VGG16 speed test on this machine).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import TLKitError
+from .lessons import LESSONS, REFERENCE_IMAGES_PER_S
+from .profiles import Profile, get_profile
+
+
+def measure_vgg16_speed(image_size: int, batch: int = 8, repeats: int = 2) -> float:
+    """VGG16 (random weights, no top) forward images per second at image_size², best of `repeats`."""
+    import keras
+
+    model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(image_size, image_size, 3))
+    x = np.random.default_rng(0).uniform(-100, 100, (batch, image_size, image_size, 3)).astype("float32")
+    model.predict_on_batch(x)  # build and compile first
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_on_batch(x)
+        best = min(best, time.perf_counter() - start)
+    return batch / best
+
+
+@dataclass
+class LessonEstimate:
+    notebook: str
+    title: str
+    minutes: float
+
+
+def estimate_lessons(profile: Profile, images_per_s: float) -> list[LessonEstimate]:
+    """Each lesson's reference time for this profile, scaled by this machine's measured speed."""
+    factor = REFERENCE_IMAGES_PER_S[profile.name] / max(images_per_s, 1e-6)
+    return [LessonEstimate(lesson.notebook, lesson.title, lesson.reference_seconds[profile.name] * factor / 60)
+            for lesson in LESSONS]
+
+
+def report(profile: Profile | None = None, measure: bool = True) -> str:
+    """The whole environment report, as text (what 00_start_here shows)."""
+    from .data import load_dataset, resolve_data_root
+    from .notebook import describe_profile, runtime_summary
+    from .weights import resolve_weights
+
+    profile = profile or get_profile()
+    lines = ["tl-kit · " + runtime_summary(), describe_profile(profile)]
+    try:
+        lines.append(f"VGG16 weights: {resolve_weights('auto')}")
+    except TLKitError as err:
+        lines.append(f"VGG16 weights: PROBLEM — {err}")
+    try:
+        name, root = resolve_data_root()
+        source = "from $TL_KIT_DATA" if os.environ.get("TL_KIT_DATA") else "shipped with the kit"
+        dataset = load_dataset(profile=profile)
+        lines.append(f"data: {name} ({source}, {root}): {dataset.num_classes} classes; this profile uses "
+                     f"{len(dataset.y_train)} train / {len(dataset.y_val)} val / {len(dataset.y_test)} test images")
+    except TLKitError as err:
+        lines.append(f"data: PROBLEM — {err}")
+    if measure:
+        speed = measure_vgg16_speed(profile.image_size)
+        lines.append(f"VGG16 forward here: {speed:.0f} images/s at {profile.image_size} px "
+                     f"(reference machine: {REFERENCE_IMAGES_PER_S[profile.name]:.0f})")
+        lines.append("estimated time per lesson in this profile:")
+        for est in estimate_lessons(profile, speed):
+            lines.append(f"  {est.notebook:<32} {est.minutes:5.1f} min  {est.title}")
+    return "\n".join(lines)
+
+
+def check_environment() -> list[str]:
+    """The usual set-up problems found on this machine, each with its fix; empty when all is well."""
+    import importlib.util
+
+    from .data import resolve_data_root
+    from .weights import offline_weights_path, read_offline_conv_weights
+
+    problems = []
+    for module, package in (("ipywidgets", "ipywidgets"), ("jupyterlab_widgets", "jupyterlab-widgets"),
+                            ("matplotlib", "matplotlib"), ("sklearn", "scikit-learn"), ("h5py", "h5py")):
+        if importlib.util.find_spec(module) is None:
+            problems.append(f"- The package {package} is missing: `pip install {package}` "
+                            "(or run `make lab`, which installs everything).")
+    try:
+        read_offline_conv_weights(offline_weights_path())
+    except TLKitError as err:
+        problems.append(f"- Offline weights: {err}")
+    try:
+        resolve_data_root()
+    except TLKitError as err:
+        problems.append(f"- Data: {err}")
+    return problems

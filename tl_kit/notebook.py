@@ -1,0 +1,80 @@
+"""What the first cell of every lesson does: quiet logs, short errors, a line on what this runs on."""
+
+from __future__ import annotations
+
+from .errors import TLKitError
+from .profiles import Profile, get_profile
+
+
+def short_errors() -> bool:
+    """In IPython, show the kit's own errors as one line (their message says what to do).
+
+    Errors from anywhere else keep their full traceback. Returns False outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        # IPython ignores what a custom handler returns; _showtraceback is the hook that both the
+        # terminal and ipykernel (as an error message to the notebook) implement.
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)
+        return stb
+
+    shell.set_custom_exc((TLKitError,), handler)
+    return True
+
+
+def runtime_summary() -> str:
+    """One line: Python, Keras and its backend (with version), and the device it computes on."""
+    import os
+    import platform
+
+    import keras
+
+    from .profiles import gpu_available
+
+    backend = keras.backend.backend()
+    try:
+        backend_version = __import__(backend).__version__
+    except (ImportError, AttributeError):
+        backend_version = "?"
+    device = "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores)"
+    return (f"Python {platform.python_version()} · Keras {keras.__version__} on {backend} {backend_version}"
+            f" · {device}")
+
+
+def start(seed: int = 0, quiet: bool = False) -> Profile:
+    """Set up a lesson: seed every random generator, shorten kit errors, print what this runs on.
+
+    Returns the active profile (see `tl_kit.profiles`). Call it in the first cell:
+
+    >>> profile = start()   # doctest: +SKIP
+    tl-kit · Python 3.11.7 · Keras 3.15.1 on tensorflow 2.21.0 · CPU (2 cores)
+    profile fast (chosen by TL_KIT_PROFILE=fast): 32×32 px, per class 10 train / 5 val / 20 test
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    short_errors()
+    profile = get_profile()
+    if not quiet:
+        print("tl-kit · " + runtime_summary())
+        print(describe_profile(profile))
+    return profile
+
+
+def describe_profile(profile: Profile) -> str:
+    """One line on the profile: its name, why it was chosen, image size and images per class."""
+
+    def n(x):
+        return "all" if x is None else str(x)
+
+    return (f"profile {profile.name} ({profile.reason or 'default'}): {profile.image_size}×{profile.image_size} px, "
+            f"per class {n(profile.train_per_class)} train / {n(profile.val_per_class)} val / "
+            f"{n(profile.test_per_class)} test, batch {profile.batch_size}")

@@ -1,0 +1,87 @@
+"""Figures the lessons share: image grids, per-class counts, training curves, confusion matrices.
+
+Each function draws into a new matplotlib figure and returns it, so a notebook shows it inline
+and a test (or a teacher preparing slides) can save it with `fig.savefig(...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def show_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 6,
+                  title: str | None = None, seed: int = 0) -> plt.Figure:
+    """A grid: one row per class, `per_class` random examples each, the class name on the left."""
+    rng = np.random.default_rng(seed)
+    rows = len(class_names)
+    fig, axes = plt.subplots(rows, per_class, figsize=(per_class * 0.9 + 1.2, rows * 0.9), squeeze=False)
+    for r, name in enumerate(class_names):
+        idx = np.flatnonzero(labels == r)
+        picks = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for c in range(per_class):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(picks):
+                ax.imshow(images[picks[c]], cmap="gray")
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_counts(counts: dict[str, np.ndarray], class_names: Sequence[str], title: str = "Images per class") -> plt.Figure:
+    """Grouped bars: images per class for each split, so an unbalanced folder shows at a glance."""
+    fig, ax = plt.subplots(figsize=(max(6, len(class_names) * 0.7), 3))
+    width = 0.8 / len(counts)
+    x = np.arange(len(class_names))
+    for i, (split, values) in enumerate(counts.items()):
+        ax.bar(x + i * width, values, width, label=split)
+    ax.set_xticks(x + width * (len(counts) - 1) / 2, class_names, rotation=30, ha="right")
+    ax.set_ylabel("images")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "accuracy",
+                 title: str | None = None) -> plt.Figure:
+    """Loss and `metric` per epoch (train solid, validation dashed) for one or more named runs."""
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for i, (name, hist) in enumerate(histories.items()):
+        color = f"C{i}"
+        for ax, key in ((ax_loss, "loss"), (ax_metric, metric)):
+            if key in hist:
+                epochs = np.arange(1, len(hist[key]) + 1)
+                ax.plot(epochs, hist[key], color=color, label=f"{name} train")
+            if f"val_{key}" in hist:
+                epochs = np.arange(1, len(hist[f"val_{key}"]) + 1)
+                ax.plot(epochs, hist[f"val_{key}"], color=color, linestyle="--", label=f"{name} val")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_metric.set(xlabel="epoch", ylabel=metric, title=metric)
+    ax_metric.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
+                   title: str = "Confusion matrix (test)") -> plt.Figure:
+    """scikit-learn's confusion matrix display, rows = true class, normalised per row."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=np.arange(len(class_names)),
+                                            display_labels=class_names, normalize="true",
+                                            values_format=".2f", cmap="Blues", ax=ax, colorbar=False,
+                                            xticks_rotation=45)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

