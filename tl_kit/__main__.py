@@ -13,12 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="what this machine has: versions, device, profile, weights, data, timings")
     info.add_argument("--no-measure", action="store_true", help="skip the two-second speed test")
+    exercises = sub.add_parser("exercises", help="write a student copy of a lesson with every answer removed")
+    exercises.add_argument("notebook", help="the lesson, e.g. notebooks/01_conv_pool_softmax.ipynb")
+    exercises.add_argument("--out", default=None, help="where to write it (default: NAME_exercises.ipynb)")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
             from .info import report
 
             print(report(measure=not args.no_measure))
+        elif args.command == "exercises":
+            from .exercises import make_student_copy
+
+            print(f"wrote {make_student_copy(args.notebook, args.out)}")
     except TLKitError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

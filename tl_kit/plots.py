@@ -85,3 +85,69 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def show_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: dict[str, np.ndarray] | None = None,
+                      title: str | None = None) -> plt.Figure:
+    """The input, then one column per named feature map (its kernel drawn above it, if given)."""
+    rows = 2 if kernels else 1
+    fig, axes = plt.subplots(rows, len(maps) + 1, figsize=(2.3 * (len(maps) + 1), 2.5 * rows), squeeze=False)
+    axes[-1, 0].imshow(image, cmap="gray")
+    axes[-1, 0].set_title("input")
+    for col, (name, fmap) in enumerate(maps.items(), start=1):
+        limit = float(np.abs(fmap).max()) or 1.0
+        axes[-1, col].imshow(fmap, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[-1, col].set_title(name, fontsize=9)
+        if kernels:
+            k = kernels[name]
+            axes[0, col].imshow(k, cmap="RdBu_r", vmin=-np.abs(k).max(), vmax=np.abs(k).max())
+            for (i, j), v in np.ndenumerate(k):
+                strong = abs(v) > 0.6 * np.abs(k).max()  # white text on the darkest cells
+                axes[0, col].text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=8,
+                                  color="white" if strong else "black")
+    for ax in axes.ravel():
+        ax.set_xticks([]), ax.set_yticks([])
+    if kernels:
+        axes[0, 0].axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure:
+    """First-layer filters (kh, kw, 3, n) as small colour tiles, each scaled to its own range.
+
+    VGG16 sees BGR images, so its filters' channel axis is reversed for display (bgr=True).
+    """
+    n = kernel.shape[-1]
+    cols = 16
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.6, rows * 0.6 + 0.6), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < n:
+            f = kernel[..., i]
+            f = f[..., ::-1] if bgr else f
+            ax.imshow((f - f.min()) / (np.ptp(f) or 1.0), interpolation="nearest")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def show_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
+    """For each named layer, its first `channels` feature maps of one image (H, W, C)."""
+    fig, axes = plt.subplots(len(activations), channels, figsize=(channels * 1.2, len(activations) * 1.35),
+                             squeeze=False)
+    for r, (name, act) in enumerate(activations.items()):
+        for c in range(channels):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if c < act.shape[-1]:
+                ax.imshow(act[..., c], cmap="viridis")
+        axes[r, 0].set_ylabel(f"{name}\n{act.shape[0]}×{act.shape[1]}×{act.shape[2]}", rotation=0, ha="right",
+                              va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

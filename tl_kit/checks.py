@@ -1,0 +1,168 @@
+"""Checkers for the self-check exercises: they test a student's function on random cases and
+say *what* is wrong (which case, which shape, which position, expected vs got), never just "no".
+
+Each checker returns a `CheckResult`; a notebook shows it as one line starting with ✓ or ✗:
+
+    >>> check_output_size(lambda n, k, stride=1, padding="valid": 0)   # doctest: +ELLIPSIS
+    ✗ output_size(n=..., k=..., stride=..., padding=...) returned 0, expected ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import conv
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one checker: passed or not, and a message that says why."""
+
+    name: str
+    passed: bool
+    message: str
+
+    def __repr__(self) -> str:
+        return ("✓ " if self.passed else "✗ ") + self.message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+class _Failed(Exception):
+    """Raised inside a checker to stop at the first wrong case with its explanation."""
+
+
+def _call(name: str, fn: Callable, args: tuple, kwargs: dict, shown: str):
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise _Failed(f"{name} is not written yet: replace the `raise NotImplementedError` line in the "
+                      "exercise cell with your code, run that cell, then this one.") from None
+    except Exception as err:  # a student's bug: report it in one line, not a traceback
+        raise _Failed(f"{name}({shown}) raised {type(err).__name__}: {err}") from None
+
+
+def _run(name: str, body: Callable[[], str]) -> CheckResult:
+    try:
+        return CheckResult(name, True, body())
+    except _Failed as failure:
+        return CheckResult(name, False, str(failure))
+
+
+def check_output_size(fn: Callable, cases: int = 300, seed: int = 0) -> CheckResult:
+    """Check fn(n, k, stride, padding) against ⌊(n−k)/s⌋+1 ('valid') and ⌈n/s⌉ ('same')."""
+    rng = np.random.default_rng(seed)
+
+    def body() -> str:
+        for _ in range(cases):
+            n, k, s = int(rng.integers(1, 64)), int(rng.integers(1, 8)), int(rng.integers(1, 5))
+            padding = str(rng.choice(conv.PADDINGS))
+            if padding == "valid" and k > n:
+                continue
+            shown = f"n={n}, k={k}, stride={s}, padding={padding!r}"
+            got = _call("output_size", fn, (n, k, s, padding), {}, shown)
+            expected = conv.output_size(n, k, s, padding)
+            if not isinstance(got, (int, np.integer)):
+                raise _Failed(f"output_size({shown}) returned {got!r} of type {type(got).__name__}; "
+                              "a size must be a whole number (use // for floor division).")
+            if got != expected:
+                formula = f"⌊({n} − {k})/{s}⌋ + 1" if padding == "valid" else f"⌈{n}/{s}⌉"
+                raise _Failed(f"output_size({shown}) returned {got}, expected {expected} = {formula}.")
+        return f"output_size agrees with the formula on {cases} random cases, both paddings."
+
+    return _run("output_size", body)
+
+
+def check_conv2d(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
+    """Check a single-channel fn(image (H, W), kernel (kh, kw), stride) with 'valid' padding."""
+    rng = np.random.default_rng(seed)
+
+    def body() -> str:
+        for _ in range(cases):
+            kh, kw, s = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+            h, w = int(rng.integers(kh, 12)), int(rng.integers(kw, 12))
+            image, kernel = rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
+            shown = f"a {h}×{w} image, a {kh}×{kw} kernel, stride={s}"
+            got = np.asarray(_call("conv2d", fn, (image.copy(), kernel.copy(), s), {}, shown), dtype=float)
+            expected = conv.conv2d(image[..., None], kernel[..., None, None], stride=s)[..., 0]
+            if got.shape != expected.shape:
+                raise _Failed(f"For {shown} the output should be {expected.shape[0]}×{expected.shape[1]} "
+                              f"(output_size along each axis); yours has shape {got.shape}.")
+            bad = np.argwhere(~np.isclose(got, expected, atol=1e-6))
+            if len(bad):
+                i, j = map(int, bad[0])
+                flipped = conv.conv2d(image[..., None], kernel[::-1, ::-1, None, None], stride=s)[..., 0]
+                hint = (" Your result is the *flipped-kernel* convolution of signal processing; deep learning's "
+                        "conv does not flip the kernel." if np.allclose(got, flipped, atol=1e-6) else
+                        f" The window at ({i}, {j}) covers rows {i * s}…{i * s + kh - 1} and columns "
+                        f"{j * s}…{j * s + kw - 1} of the image.")
+                raise _Failed(f"For {shown}, position ({i}, {j}) should be {expected[i, j]:.4f}; yours is "
+                              f"{got[i, j]:.4f}.{hint}")
+        return f"conv2d matches the reference on {cases} random images, kernels and strides."
+
+    return _run("conv2d", body)
+
+
+def check_softmax(fn: Callable, cases: int = 100, seed: int = 0) -> CheckResult:
+    """Check fn(z) (a 1-D score vector) for correctness and for overflow on large scores."""
+    rng = np.random.default_rng(seed)
+
+    def body() -> str:
+        tests = [rng.normal(scale=3, size=int(rng.integers(2, 12))) for _ in range(cases)]
+        tests += [np.array([1000.0, 1001.0, 1002.0]), np.array([-1000.0, -1001.0]), np.full(4, 750.0)]
+        for z in tests:
+            shown = "z=[" + ", ".join(f"{v:.3g}" for v in z[:4]) + (", …]" if len(z) > 4 else "]")
+            with np.errstate(all="ignore"):
+                got = np.asarray(_call("softmax", fn, (z.copy(),), {}, shown), dtype=float)
+            expected = conv.softmax(z)
+            if got.shape != expected.shape:
+                raise _Failed(f"softmax({shown}) returned shape {got.shape}; expected {expected.shape}, one "
+                              "probability per score.")
+            if not np.isfinite(got).all():
+                raise _Failed(f"softmax({shown}) returned {np.round(got, 3).tolist()}: exp overflowed. "
+                              "Subtract the largest score before exponentiating; the result does not change.")
+            if not np.allclose(got, expected, atol=1e-6):
+                raise _Failed(f"softmax({shown}) returned {np.round(got, 4).tolist()}, expected "
+                              f"{np.round(expected, 4).tolist()} (they should sum to 1: yours sum to {got.sum():.4f}).")
+        return f"softmax is right on {len(tests)} score vectors, including scores near ±1000."
+
+    return _run("softmax", body)
+
+
+def check_max_pool(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
+    """Check a single-channel fn(feature_map (H, W), size, stride) max pooling with 'valid' padding."""
+    rng = np.random.default_rng(seed)
+
+    def body() -> str:
+        for _ in range(cases):
+            size, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+            h, w = int(rng.integers(size, 12)), int(rng.integers(size, 12))
+            fmap = rng.normal(size=(h, w))
+            shown = f"a {h}×{w} map, size={size}, stride={s}"
+            got = np.asarray(_call("max_pool", fn, (fmap.copy(), size, s), {}, shown), dtype=float)
+            expected = conv.pool2d(fmap[..., None], size, s, "valid", "max")[..., 0]
+            if got.shape != expected.shape:
+                raise _Failed(f"For {shown} the output should be {expected.shape[0]}×{expected.shape[1]}; "
+                              f"yours has shape {got.shape}.")
+            bad = np.argwhere(~np.isclose(got, expected))
+            if len(bad):
+                i, j = map(int, bad[0])
+                raise _Failed(f"For {shown}, position ({i}, {j}) should be {expected[i, j]:.4f} (the largest value "
+                              f"in rows {i * s}…{i * s + size - 1}, columns {j * s}…{j * s + size - 1}); "
+                              f"yours is {got[i, j]:.4f}.")
+        return f"max_pool matches the reference on {cases} random maps, sizes and strides."
+
+    return _run("max_pool", body)
+
+
+def check_number(name: str, answer, expected: int | float, how: str) -> CheckResult:
+    """A quiz answer: `answer` should equal `expected`; `how` says how to work it out if not."""
+    if answer is None or answer is ...:
+        return CheckResult(name, False, f"{name}: no answer yet. {how}")
+    if np.isclose(float(answer), float(expected)):
+        return CheckResult(name, True, f"{name} = {expected}: right.")
+    return CheckResult(name, False, f"{name}: {answer} is not right. {how}")
