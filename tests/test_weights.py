@@ -151,3 +151,11 @@ def test_offline_file_without_the_expected_layers_is_refused(tmp_path):
         f.create_dataset("something/else", data=np.zeros(3))
     with pytest.raises(WeightsError, match="not the VGG16 conv stack"):
         W.read_offline_conv_weights(other)
+
+
+def test_a_copy_of_the_offline_file_can_stand_in_for_the_package(tmp_path, monkeypatch):
+    copy = tmp_path / "hed.weights.h5"
+    copy.write_bytes(offline_weights_path().read_bytes())
+    monkeypatch.setenv(W.OFFLINE_ENV, str(copy))
+    model, source = load_vgg16("offline", input_shape=SHAPE, verbose=False)
+    assert source.path == copy and model.get_layer("block2_conv1").get_weights()[0].shape == (3, 3, 64, 128)

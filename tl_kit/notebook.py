@@ -61,6 +61,10 @@ def start(seed: int = 0, quiet: bool = False) -> Profile:
     import keras
 
     keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":  # its retracing warnings mean nothing to a student
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
     short_errors()
     profile = get_profile()
     if not quiet:
@@ -78,3 +82,13 @@ def describe_profile(profile: Profile) -> str:
     return (f"profile {profile.name} ({profile.reason or 'default'}): {profile.image_size}×{profile.image_size} px, "
             f"per class {n(profile.train_per_class)} train / {n(profile.val_per_class)} val / "
             f"{n(profile.test_per_class)} test, batch {profile.batch_size}")
+
+
+def show_code(obj) -> None:
+    """Show the source of a kit function or class in the notebook, so the code a lesson is about
+    stays in view even when it lives in tl_kit (where the next lesson reuses it)."""
+    import inspect
+
+    from IPython.display import Code, display
+
+    display(Code(inspect.getsource(obj), language="python"))

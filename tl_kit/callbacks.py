@@ -1,0 +1,96 @@
+"""A Keras callback that redraws loss and accuracy in the notebook while `fit` runs."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import keras
+import matplotlib.pyplot as plt
+
+ENV_VAR = "TL_KIT_LIVE_PLOTS"
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (not a plain script, a terminal IPython or a test run)."""
+    if os.environ.get(ENV_VAR, "").strip() == "0":
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class LiveCurves(keras.callbacks.Callback):
+    """Redraw loss and a metric (train and validation) after each epoch, in place.
+
+    It draws only inside a Jupyter kernel, at most once per `min_interval` seconds, and once more
+    at the end; in a script, a test or with TL_KIT_LIVE_PLOTS=0 it stays quiet and only records.
+    `history` holds every epoch's logs either way.
+    """
+
+    def __init__(self, metric: str = "accuracy", title: str | None = None, min_interval: float = 1.0):
+        super().__init__()
+        self.metric, self.title, self.min_interval = metric, title, min_interval
+        self.history: dict[str, list[float]] = {}
+        self.draws = 0
+        self._handle = None
+        self._last = 0.0
+        self.live = _in_notebook()
+
+    def on_train_begin(self, logs=None):
+        self.history = {}
+        self._handle, self._last = None, 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        if time.monotonic() - self._last >= self.min_interval:
+            self._draw()
+
+    def on_train_end(self, logs=None):
+        self._draw()
+
+    def figure(self) -> plt.Figure:
+        """The current curves as a figure (what is drawn live)."""
+        from .plots import plot_history
+
+        return plot_history({"": self.history}, self.metric, self.title)
+
+    def _draw(self) -> None:
+        self._last = time.monotonic()
+        if not self.live or not self.history:
+            return
+        from IPython.display import display
+
+        fig = self.figure()
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
+        self.draws += 1
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall seconds of each epoch. The first epoch also traces and compiles the training step,
+    so `typical` is the median of the later ones when there are any."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+    @property
+    def typical(self) -> float:
+        import numpy as np
+
+        later = self.seconds[1:] or self.seconds
+        return float(np.median(later)) if later else 0.0

@@ -1,0 +1,101 @@
+"""Run folders: where a fine-tuning run keeps its best model and its report.
+
+A run folder is `runs/<date>-<time>-<name>/` under $TL_KIT_RUNS (default: `runs/` beside the
+notebook). Only the kit names files in it; nothing a user uploads or types becomes a path.
+Saved models are read back with Keras' safe mode on, which refuses to run code stored in a file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from pathlib import Path
+
+import keras
+
+from .errors import TLKitError
+
+ENV_VAR = "TL_KIT_RUNS"
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get(ENV_VAR) or "runs").expanduser().resolve()
+
+
+def new_run(name: str) -> Path:
+    """Create and return a fresh run folder; `name` is reduced to letters, digits, '-' and '_'."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = runs_root() / f"{stamp}-{slug}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = runs_root() / f"{stamp}-{slug}-{suffix}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Save `model` (the whole classifier) to `path` whenever `monitor` improves.
+
+    Unlike keras.callbacks.ModelCheckpoint it saves the model it is given, not the one being fit:
+    with a cached frozen prefix, `fit` trains only the suffix, but the file must hold everything.
+    """
+
+    def __init__(self, model_to_save, path: str | Path, monitor: str = "val_accuracy"):
+        super().__init__()
+        self.model_to_save, self.path, self.monitor = model_to_save, Path(path), monitor
+        self.best = -float("inf")
+        self.saved_epochs: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise TLKitError(f"BestModelCheckpoint watches {self.monitor!r}, which fit does not report: "
+                             "pass validation data.")
+        if value > self.best:
+            self.best = float(value)
+            self.model_to_save.save(self.path)
+            self.saved_epochs.append(epoch)
+
+
+def load_model(path: str | Path):
+    """Load a saved .keras model with safe mode on; a missing or damaged file is a clear error.
+
+    The model comes back uncompiled (its optimizer state is not restored): ready to predict; to
+    train it again, choose what trains with `tl_kit.freezing.freeze`, which compiles it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TLKitError(f"No saved model at {path}. Run the fine-tuning cell first (it saves the best model there).")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (OSError, ValueError, KeyError) as err:
+        raise TLKitError(f"{path} cannot be loaded ({err}). It may be truncated: delete it and train again.") from err
+
+
+def write_report(folder: Path, **fields) -> Path:
+    """Write report.json in the run folder (numbers and strings only)."""
+    path = Path(folder) / "report.json"
+    path.write_text(json.dumps(fields, indent=2, default=float) + "\n")
+    return path
+
+
+def latest_run(root: str | Path | None = None) -> Path:
+    """The newest run folder that holds a saved model."""
+    root = Path(root) if root else runs_root()
+    runs = sorted(p.parent for p in root.glob("*/best.keras"))
+    if not runs:
+        raise TLKitError(f"No run with a saved model under {root}. Run the fine-tuning section first.")
+    return runs[-1]
+
+
+def read_report(folder: str | Path) -> dict:
+    """The report.json of a run folder."""
+    path = Path(folder) / "report.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise TLKitError(f"Cannot read {path} ({err}).") from err
