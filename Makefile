@@ -1,7 +1,7 @@
 # tl-kit: two commands on a fresh machine.
 #   make lab    create .venv, install the kit, register the "tl-kit" kernel, open JupyterLab on notebooks/
 #   make test   the same environment; unit tests + every notebook under nbval in the fast profile
-#               (TensorFlow backend, then JAX backend)
+#               (TensorFlow backend, then JAX backend) + every lesson in JupyterLab in Chromium
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +12,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # JupyterLab refuses to run as root unless told; classroom containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test test-unit test-notebooks test-notebooks-jax clean
+.PHONY: install lab test test-unit test-notebooks test-notebooks-jax test-browser gpu-check bench clean
 
 install: $(STAMP)
 
@@ -26,16 +26,28 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: test-unit test-notebooks test-notebooks-jax
+test: test-unit test-notebooks test-notebooks-jax test-browser
 
 test-unit: $(STAMP)
-	TL_KIT_PROFILE=fast $(PYTEST) tests
+	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
 
 test-notebooks: $(STAMP)
 	TL_KIT_PROFILE=fast KERAS_BACKEND=tensorflow $(PYTEST) $(NBVAL) notebooks
 
 test-notebooks-jax: $(STAMP)
 	TL_KIT_PROFILE=fast KERAS_BACKEND=jax $(PYTEST) $(NBVAL) notebooks
+
+# Needs Chromium (Debian: apt-get install chromium); skips, saying so, without one.
+test-browser: $(STAMP)
+	TL_KIT_PROFILE=fast $(PYTEST) -rs tests/test_browser.py
+
+# Speed and accuracy on this machine: writes benchmarks/results.md and .json (not part of test).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Every notebook under nbval in the gpu profile, on a GPU (JAX backend where TensorFlow sees none).
+gpu-check: $(STAMP)
+	PYTHON=$(BIN)/python scripts/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

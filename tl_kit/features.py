@@ -206,9 +206,11 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
         raise ShapeError(f"pooling must be None or 'avg'; got {pooling!r}.")
     cache = default_cache() if cache == "default" else cache
     model = feature_model(base, names, pooling)
-    weights_id, images_id = fingerprint_weights(model), fingerprint_images(images)
-    keys = {n: FeatureKey(weights_id, n, pooling or "none", int(images.shape[1]), images_id) for n in names}
-    found = {n: cache.get(k) for n, k in keys.items()} if cache else {n: None for n in names}
+    keys, found = {}, {n: None for n in names}
+    if cache:  # fingerprints cost a pass over weights and pixels: only worth it with a cache
+        weights_id, images_id = fingerprint_weights(model), fingerprint_images(images)
+        keys = {n: FeatureKey(weights_id, n, pooling or "none", int(images.shape[1]), images_id) for n in names}
+        found = {n: cache.get(k) for n, k in keys.items()}
     missing = [n for n, f in found.items() if f is None]
     if missing:
         todo = model if missing == names else feature_model(base, missing, pooling)

@@ -68,7 +68,7 @@ PROFILES: dict[str, Profile] = {
         description="a GPU: VGG16's native 224×224 and every shipped image",
         image_size=224, train_per_class=None, val_per_class=None, test_per_class=None,
         batch_size=64, head_epochs=20, fine_tune_epochs=6,
-        label_counts=(5, 10, 20, 50, 100, 300), seeds=3,
+        label_counts=(5, 10, 20, 50, 300), seeds=3,
     ),
 }
 

@@ -1,0 +1,295 @@
+"""tl-kit benchmarks: how fast the kit runs on this machine, against this machine's own limit.
+
+    python benchmarks/run.py [--quick] [--skip NAME ...]      (or: make bench)
+
+Prints a markdown table and writes benchmarks/results.md and benchmarks/results.json. Every
+micro-benchmark figure is the median of several runs, and every ratio is measured side by side
+in the same run. Notebook wall times are one full run each (nbclient), since a lesson takes
+minutes. Not part of `make test`: timings belong here, not in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TL_KIT_LIVE_PLOTS", "0")
+os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars are for students, not for logs
+
+import numpy as np  # noqa: E402
+
+
+def median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmul_peak(n: int = 4096, repeats: int = 7) -> float:
+    """float32 matrix-multiply GFLOP/s through the Keras backend (the best this machine does)."""
+    import keras
+
+    a = keras.random.normal((n, n), seed=1)
+    b = keras.random.normal((n, n), seed=2)
+    t = median_time(lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0]), repeats)
+    return 2 * n**3 / t / 1e9
+
+
+def vgg16_throughput(size: int, images: int, batch: int = 32, repeats: int = 3) -> tuple[float, float]:
+    """(images/s, forward GFLOP per image) of VGG16's conv base at size², through model.predict."""
+    import keras
+
+    from tl_kit.freezing import layer_flops
+
+    model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(size, size, 3))
+    x = np.random.default_rng(0).normal(0, 50, (images, size, size, 3)).astype("float32")
+    t = median_time(lambda: model.predict(x, batch_size=batch, verbose=0), repeats)
+    return images / t, sum(layer_flops(model).values()) / 1e9
+
+
+def extract_vs_predict(profile, repeats: int = 3) -> dict:
+    """The kit's extract_features (uint8 in, preprocessing included, no cache) against a bare
+    model.predict on the already-preprocessed array, interleaved on the same images."""
+    from tl_kit.data import load_dataset
+    from tl_kit.features import extract_features
+    from tl_kit.preprocessing import preprocess
+    from tl_kit.weights import load_vgg16
+
+    data = load_dataset(profile=profile)
+    images = data.x_train
+    base, _ = load_vgg16("offline", input_shape=profile.input_shape, verbose=False)
+    ready = preprocess(images)
+    kit, bare = [], []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        extract_features(base, images, "block5_pool", cache=None, progress=False, verbose=False)
+        kit.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        base.predict(ready, batch_size=32, verbose=0)
+        bare.append(time.perf_counter() - start)
+    kit_t, bare_t = float(np.median(kit[1:])), float(np.median(bare[1:]))
+    return {"images": len(images), "kit_images_per_s": len(images) / kit_t, "predict_images_per_s": len(images) / bare_t,
+            "ratio": bare_t / kit_t}
+
+
+def prefix_speedups(profile, epochs: int = 3) -> dict:
+    """Seconds per epoch, naive (full forward pass) versus cached prefix, for each freeze preset,
+    from the same start; and the test accuracy of both after `epochs` epochs for block5."""
+    import keras
+
+    from tl_kit.data import load_dataset
+    from tl_kit.features import FeatureCache, extract_features
+    from tl_kit.finetune import fine_tune, score
+    from tl_kit.freezing import build_classifier, freeze
+    from tl_kit.models import build_head
+    from tl_kit.training import fit_and_score
+    from tl_kit.weights import load_vgg16
+
+    data = load_dataset(profile=profile)
+    train, val, test = (data.split(s) for s in ("train", "val", "test"))
+    base, _ = load_vgg16("offline", input_shape=profile.input_shape, verbose=False)
+    cache = FeatureCache(None)  # memory only: each run computes its activations, as a first run would
+    feats = {s: extract_features(base, data.split(s)[0], "block5_pool", cache=cache, progress=False, verbose=False)
+             for s in ("train", "val", "test")}
+    keras.utils.set_random_seed(0)
+    head = build_head(feats["train"].shape[1:], data.num_classes, features=feats["train"], name="head")
+    fit_and_score("head", head, (feats["train"], train[1]), (feats["val"], val[1]), (feats["test"], test[1]),
+                  epochs=profile.head_epochs, batch_size=profile.batch_size)
+    model = build_classifier(base, head)
+    start_weights = model.get_weights()
+    out = {}
+    for preset in ("feature extraction: freeze the whole base", "fine-tune block5", "fine-tune blocks 4–5"):
+        row = {}
+        for mode in ("naive", "cached"):
+            model.set_weights(start_weights)
+            freeze(model, preset=preset, learning_rate=1e-5)
+            run = fine_tune(model, train, val, epochs=epochs, batch_size=profile.batch_size,
+                            use_cache=mode == "cached", cache=FeatureCache(None), seed=0)
+            row[f"{mode}_s_per_epoch"] = run.seconds_per_epoch
+            row[f"{mode}_cache_s"] = run.cache_seconds
+            row[f"{mode}_test_accuracy"] = score(model, *test, use_cache=False)
+        row["speedup"] = row["naive_s_per_epoch"] / row["cached_s_per_epoch"]
+        row["accuracy_delta_points"] = 100 * (row["cached_test_accuracy"] - row["naive_test_accuracy"])
+        out[preset] = row
+    return out
+
+
+RESULTS_CELL = r"""
+import json as _json
+_out = {}
+if "results" in globals():
+    _out["lesson02_table"] = [dict(method=r.method, trainable_params=r.trainable_params, train_seconds=r.train_seconds,
+                                   val_accuracy=r.val_accuracy, test_accuracy=r.test_accuracy) for r in results]
+if "curves" in globals():
+    _out["lesson02_label_efficiency"] = {name: {str(n): v for n, v in c.items()} for name, c in curves.items()}
+if "strategies" in globals():
+    _out["lesson03_table"] = [dict(method=r.method, trainable_params=r.trainable_params,
+                                   seconds_per_epoch=r.seconds_per_epoch, val_accuracy=r.val_accuracy,
+                                   test_accuracy=r.test_accuracy) for r in strategies]
+if "timing" in globals():
+    _out["lesson03_epoch_seconds"] = {k: v.seconds_per_epoch for k, v in timing.items()}
+print("TLKIT_RESULTS " + _json.dumps(_out))
+"""
+
+
+def run_notebook(path: Path, profile: str) -> tuple[float, dict]:
+    """Execute a notebook top to bottom with nbclient; return wall seconds and the results it exposes."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(RESULTS_CELL))
+    env_before = os.environ.get("TL_KIT_PROFILE")
+    os.environ["TL_KIT_PROFILE"] = profile
+    try:
+        client = NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - start
+    finally:
+        if env_before is None:
+            os.environ.pop("TL_KIT_PROFILE", None)
+        else:
+            os.environ["TL_KIT_PROFILE"] = env_before
+    found = {}
+    for output in nb.cells[-1].get("outputs", []):
+        for line in output.get("text", "").splitlines():
+            if line.startswith("TLKIT_RESULTS "):
+                found = json.loads(line[len("TLKIT_RESULTS "):])
+    return seconds - 0.0, found
+
+
+def label_margins(curves: dict, pretrained: str, upto: int = 20) -> dict:
+    """Mean ± std (points, over seeds) of pretrained minus each other method, for n ≤ upto."""
+    from tl_kit.reporting import margin
+
+    out = {}
+    for n in curves[pretrained]:
+        if int(n) > upto:
+            continue
+        out[n] = {other: dict(zip(("mean_points", "std_points"), margin(curves[pretrained][n], curves[other][n])))
+                  for other in curves if other != pretrained}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer images and repeats (a smoke run)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["notebooks", "make-test", "prefix", "vgg"],
+                        help="parts to leave out")
+    args = parser.parse_args()
+
+    import keras
+
+    import tl_kit
+    from tl_kit.lessons import LESSONS
+    from tl_kit.profiles import PROFILES
+
+    tl_kit.start(quiet=True)  # seeds, and TensorFlow's retracing warnings off
+
+    cpu = PROFILES["cpu"] if not args.quick else PROFILES["fast"]
+    res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'unknown CPU'}",
+                 "python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
+                 "date": time.strftime("%Y-%m-%d")}
+    print("measuring matmul peak …", flush=True)
+    res["matmul_gflops"] = matmul_peak(2048 if args.quick else 4096)
+    if "vgg" not in args.skip:
+        res["vgg16"] = {}
+        for size in (32, 64, 96, 224):
+            count = (64 if size < 224 else 16) if args.quick else (256 if size < 224 else 48)
+            print(f"VGG16 forward at {size} px …", flush=True)
+            ips, gflop = vgg16_throughput(size, count)
+            res["vgg16"][str(size)] = {"images_per_s": ips, "gflop_per_image": gflop,
+                                       "fraction_of_peak": ips * gflop / res["matmul_gflops"]}
+        res["vgg16_224_fraction_of_peak"] = res["vgg16"]["224"]["fraction_of_peak"]
+    print("feature extraction versus bare predict …", flush=True)
+    res["extraction"] = extract_vs_predict(cpu)
+    res["extract_vs_predict"] = res["extraction"]["ratio"]
+    if "prefix" not in args.skip:
+        print("fine-tuning per epoch, naive versus cached prefix …", flush=True)
+        res["prefix"] = prefix_speedups(cpu, epochs=2 if args.quick else 3)
+        res["prefix_speedup_block5"] = res["prefix"]["fine-tune block5"]["speedup"]
+        res["prefix_accuracy_delta_block5"] = res["prefix"]["fine-tune block5"]["accuracy_delta_points"]
+    if "notebooks" not in args.skip:
+        res["fast_lesson_seconds"], res["cpu_lesson_seconds"], found = {}, {}, {}
+        for profile, key in (("fast", "fast_lesson_seconds"), ("cpu", "cpu_lesson_seconds")):
+            if args.quick and profile == "cpu":
+                continue
+            for lesson in LESSONS:
+                print(f"notebook {lesson.notebook} in the {profile} profile …", flush=True)
+                seconds, exposed = run_notebook(ROOT / "notebooks" / lesson.notebook, profile)
+                res[key][lesson.notebook] = seconds
+                if profile == "cpu":
+                    found.update(exposed)
+        res["fast_suite_seconds"] = sum(res["fast_lesson_seconds"].values())
+        res["cpu_results"] = found
+        if "lesson02_label_efficiency" in found:
+            curves = found["lesson02_label_efficiency"]
+            pretrained = next(name for name in curves if name.endswith("features") and not name.startswith("random"))
+            res["label_efficiency_margins"] = label_margins(curves, pretrained)
+    if "make-test" not in args.skip and not args.quick:
+        print("make test (warm) …", flush=True)
+        start = time.perf_counter()
+        done = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True)
+        res["make_test_warm_seconds"] = time.perf_counter() - start
+        res["make_test_passed"] = done.returncode == 0
+
+    out = Path(__file__).resolve().parent
+    (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
+    table = render(res)
+    (out / "results.md").write_text(table)
+    print(table)
+    return 0
+
+
+def render(res: dict) -> str:
+    rows = [f"# tl-kit benchmarks\n\n{res['date']} · {res['machine']} · Python {res['python']} · "
+            f"Keras {res['keras']} ({res['backend']})\n", "| measure | value | target |", "|---|---|---|",
+            f"| float32 matmul peak (Keras backend) | {res['matmul_gflops']:.0f} GFLOP/s | |"]
+    for size, v in res.get("vgg16", {}).items():
+        target = "≥ 70% of peak" if size == "224" else ""
+        rows.append(f"| VGG16 forward at {size} px | {v['images_per_s']:.1f} images/s = {v['fraction_of_peak']:.0%} of "
+                    f"peak ({v['gflop_per_image']:.2f} GFLOP/image) | {target} |")
+    e = res["extraction"]
+    rows.append(f"| feature extraction, kit / bare predict ({e['images']} images) | {e['ratio']:.2f}× "
+                f"({e['kit_images_per_s']:.0f} vs {e['predict_images_per_s']:.0f} images/s) | ≥ 0.9× |")
+    for preset, p in res.get("prefix", {}).items():
+        target = "≥ 3×" if preset == "fine-tune block5" else ""
+        rows.append(f"| {preset}: s/epoch naive → cached prefix | {p['naive_s_per_epoch']:.1f} → "
+                    f"{p['cached_s_per_epoch']:.1f} s = {p['speedup']:.1f}× (test acc {p['naive_test_accuracy']:.1%} vs "
+                    f"{p['cached_test_accuracy']:.1%}, Δ {p['accuracy_delta_points']:+.1f} points) | {target} |")
+    for key, label, target in (("fast_lesson_seconds", "fast", ""), ("cpu_lesson_seconds", "cpu", "≤ 10 min each")):
+        for nb, s in res.get(key, {}).items():
+            rows.append(f"| {nb}, {label} profile | {s / 60:.1f} min | {target} |")
+    if "fast_suite_seconds" in res:
+        rows.append(f"| all notebooks, fast profile | {res['fast_suite_seconds'] / 60:.1f} min | ≤ 5 min |")
+    if "make_test_warm_seconds" in res:
+        rows.append(f"| make test, warm ({'passed' if res['make_test_passed'] else 'FAILED'}) | "
+                    f"{res['make_test_warm_seconds'] / 60:.1f} min | |")
+    for n, others in res.get("label_efficiency_margins", {}).items():
+        text = "; ".join(f"{o}: {m['mean_points']:+.1f} ± {m['std_points']:.1f}" for o, m in others.items())
+        rows.append(f"| lesson 02, {n} labels/class: pretrained − … (points, 3 seeds) | {text} | > 0 vs random, raw |")
+    for row in res.get("cpu_results", {}).get("lesson02_table", []):
+        rows.append(f"| lesson 02 (cpu): {row['method']} | test {row['test_accuracy']:.1%} | |")
+    for row in res.get("cpu_results", {}).get("lesson03_table", []):
+        rows.append(f"| lesson 03 (cpu): {row['method']} | test {row['test_accuracy']:.1%}, "
+                    f"{row['seconds_per_epoch']:.1f} s/epoch | |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

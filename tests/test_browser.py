@@ -1,0 +1,156 @@
+"""The lessons in a real JupyterLab, in a real browser: every cell runs, every widget renders.
+
+nbval executes notebooks without a front end, so it never sees a widget fail to render
+("Error displaying widget", or a text repr where controls should be). This test starts
+JupyterLab from the kit's environment on a loopback port with a token, in a temporary copy of
+notebooks/, drives Debian's Chromium with Playwright, runs each lesson top to bottom in the fast
+profile, and checks the page. Screenshots go to $TL_KIT_SCREENSHOTS (default: a temp folder).
+It skips, saying why, where no Chromium or Playwright can be had.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install playwright")
+if not CHROMIUM:
+    pytest.skip("no Chromium on this machine (Debian: apt-get install chromium); the browser test needs one",
+                allow_module_level=True)
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+#: notebook → (a CSS selector for a control its widget must render, text of a preset to click or None)
+LESSONS = {
+    "00_start_here.ipynb": (None, None),
+    "01_conv_pool_softmax.ipynb": (".widget-dropdown select", None),
+    "02_feature_extraction.ipynb": (None, None),
+    "03_fine_tuning.ipynb": (".widget-checkbox input[type='checkbox']", "fine-tune blocks 4–5"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a temporary copy of the notebooks; yields (base_url, token, folder)."""
+    work = tmp_path_factory.mktemp("lab")
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        shutil.copy(nb, work / nb.name)
+    port, token = free_port(), secrets.token_hex(16)
+    settings = work / ".settings"
+    # Render every cell (no virtual scrolling), so off-screen widgets are in the page; no news pop-up.
+    for plugin, values in (("notebook-extension/tracker", {"windowingMode": "none"}),
+                           ("apputils-extension/notification", {"fetchNews": "false"})):
+        path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    env = {**os.environ, "TL_KIT_PROFILE": "fast", "TL_KIT_CACHE": str(work / ".cache"),
+           "TL_KIT_RUNS": str(work / "runs"), "JUPYTER_RUNTIME_DIR": str(work / ".runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(work / "lab.log", "w")
+    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (work / "lab.log").read_text()[-3000:])
+                time.sleep(1)
+        yield base, token, work
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def saved_outputs(base: str, token: str, name: str) -> list[dict]:
+    with urllib.request.urlopen(f"{base}/api/contents/{name}?token={token}&content=1", timeout=30) as r:
+        nb = json.loads(r.read())["content"]
+    return [o for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+
+
+def run_all_and_wait(page, timeout_s: float = 900) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_timeout(1500)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
+        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count()
+        if busy == 0 and idle:
+            return
+        page.wait_for_timeout(1000)
+    pytest.fail(f"the notebook was still running after {timeout_s:.0f} s")
+
+
+@pytest.mark.parametrize("name", list(LESSONS))
+def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
+    base, token, work = lab
+    control, preset = LESSONS[name]
+    shots = Path(os.environ.get("TL_KIT_SCREENSHOTS") or work / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    try:
+        page.goto(f"{base}/lab/tree/{name}?token={token}", wait_until="domcontentloaded")
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+        run_all_and_wait(page)
+        body = page.locator(".jp-NotebookPanel").first.inner_text()
+        assert "Error displaying widget" not in body
+        assert "Traceback" not in body
+        if control:
+            controls = page.locator(control)
+            assert controls.count() > 0, f"{name}: the widget shows no controls ({control}), only text?"
+            controls.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+            assert "Widget(children=" not in body and "Explorer(children=" not in body, "widget shown as text repr"
+        if preset:
+            summary = page.locator(".widget-html-content", has_text="trainable").first
+            before = summary.inner_text()
+            page.locator(".widget-toggle-button", has_text=preset).first.click()
+            page.wait_for_function("(before) => [...document.querySelectorAll('.widget-html-content')]"
+                                   ".some(e => e.innerText.includes('trainable') && e.innerText !== before)",
+                                   arg=before, timeout=30_000)
+            assert summary.inner_text() != before
+            summary.evaluate("e => e.scrollIntoView({block: 'center'})")
+        page.screenshot(path=str(shots / f"{Path(name).stem}.png"))
+        page.keyboard.press("Control+s")
+        page.wait_for_timeout(2000)
+        errors = [o for o in saved_outputs(base, token, name) if o.get("output_type") == "error"]
+        assert not errors, f"{name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+    finally:
+        page.close()
