@@ -34,4 +34,4 @@ def _isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(home))
     monkeypatch.setenv("TL_KIT_CACHE", str(tmp_path_factory.mktemp("tl_kit_cache")))
     monkeypatch.delenv("TL_KIT_DATA", raising=False)
-    monkeypatch.delenv("TL_KIT_WEIGHTS_DIR", raising=False)
+    monkeypatch.delenv("TL_KIT_SHARED_DIR", raising=False)

@@ -33,12 +33,15 @@ if not CHROMIUM:
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-#: notebook → (a CSS selector for a control its widget must render, text of a preset to click or None)
+#: notebook → (text of the cell that shows a widget, a control it must render, a preset to click)
 LESSONS = {
-    "00_start_here.ipynb": (None, None),
-    "01_conv_pool_softmax.ipynb": (".widget-dropdown select", None),
-    "02_feature_extraction.ipynb": (None, None),
-    "03_fine_tuning.ipynb": (".widget-checkbox input[type='checkbox']", "fine-tune blocks 4–5"),
+    "00_start_here.ipynb": (None, None, None),
+    "01_conv_pool_softmax.ipynb": ("explorer = ConvExplorer(examples)", ".widget-dropdown select", None),
+    "02_feature_extraction.ipynb": (None, None, None),
+    "03_fine_tuning.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
+                             "fine-tune blocks 4–5"),
+    "04_your_own_images.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
+                                 "train everything"),
 }
 
 
@@ -64,7 +67,7 @@ def lab(tmp_path_factory):
         path.write_text(json.dumps(values))
     env = {**os.environ, "TL_KIT_PROFILE": "fast", "TL_KIT_CACHE": str(work / ".cache"),
            "TL_KIT_RUNS": str(work / "runs"), "JUPYTER_RUNTIME_DIR": str(work / ".runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+           "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(work / ".workspaces")}
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
@@ -122,30 +125,34 @@ def run_all_and_wait(page, timeout_s: float = 900) -> None:
 @pytest.mark.parametrize("name", list(LESSONS))
 def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
     base, token, work = lab
-    control, preset = LESSONS[name]
+    cell_text, control, preset = LESSONS[name]
     shots = Path(os.environ.get("TL_KIT_SCREENSHOTS") or work / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     try:
-        page.goto(f"{base}/lab/tree/{name}?token={token}", wait_until="domcontentloaded")
+        # ?reset: a fresh workspace, this notebook alone (no tabs restored from an earlier test)
+        page.goto(f"{base}/lab/tree/{name}?reset&token={token}", wait_until="domcontentloaded")
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
         run_all_and_wait(page)
-        body = page.locator(".jp-NotebookPanel").first.inner_text()
+        panel = page.locator(".jp-NotebookPanel:visible").first
+        body = panel.inner_text()
         assert "Error displaying widget" not in body
         assert "Traceback" not in body
-        if control:
-            controls = page.locator(control)
-            assert controls.count() > 0, f"{name}: the widget shows no controls ({control}), only text?"
-            controls.first.evaluate("e => e.scrollIntoView({block: 'center'})")
-            assert "Widget(children=" not in body and "Explorer(children=" not in body, "widget shown as text repr"
+        if cell_text:
+            cell = panel.locator(".jp-CodeCell", has_text=cell_text).first
+            cell.evaluate("e => e.scrollIntoView({block: 'start'})")
+            cell.locator(control).first.wait_for(state="visible", timeout=60_000)  # real controls, not a repr
+            assert "Widget(children=" not in cell.inner_text() and "Explorer(children=" not in cell.inner_text()
         if preset:
-            summary = page.locator(".widget-html-content", has_text="trainable").first
+            summary = cell.locator(".widget-html-content", has_text="one training step").first
             before = summary.inner_text()
-            page.locator(".widget-toggle-button", has_text=preset).first.click()
-            page.wait_for_function("(before) => [...document.querySelectorAll('.widget-html-content')]"
-                                   ".some(e => e.innerText.includes('trainable') && e.innerText !== before)",
-                                   arg=before, timeout=30_000)
-            assert summary.inner_text() != before
+            button = cell.locator(".widget-toggle-button", has_text=preset).first
+            button.scroll_into_view_if_needed()
+            button.click()
+            deadline = time.monotonic() + 30
+            while summary.inner_text() == before and time.monotonic() < deadline:
+                page.wait_for_timeout(250)
+            assert summary.inner_text() != before, "the trainable-parameter count did not change"
             summary.evaluate("e => e.scrollIntoView({block: 'center'})")
         page.screenshot(path=str(shots / f"{Path(name).stem}.png"))
         page.keyboard.press("Control+s")

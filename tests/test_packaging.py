@@ -69,3 +69,25 @@ def test_notebooks_are_committed_clean_unless_checked_on_purpose():
             checked = "# NBVAL_CHECK_OUTPUT" in "".join(cell["source"])
             assert cell.get("execution_count") is None or checked, f"{path.name}: execution count left in"
             assert not cell.get("outputs") or checked, f"{path.name}: stale output in {cell['source'][:1]}"
+
+
+def test_binder_builds_the_same_python_and_installs_the_kit_from_pyproject():
+    env = yaml.safe_load((ROOT / ".binder" / "environment.yml").read_text())
+    root_env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    python = lambda e: next(d for d in e["dependencies"] if isinstance(d, str) and d.startswith("python"))  # noqa: E731
+    assert python(env) == python(root_env)
+    # repo2docker builds the environment before the repository is copied in: no `-e .` there ...
+    assert not any(isinstance(d, dict) for d in env["dependencies"])
+    # ... postBuild installs the kit, and with it exactly what pyproject lists.
+    post = ROOT / ".binder" / "postBuild"
+    assert re.search(r"pip install .*-e \.$", post.read_text(), re.M) and post.stat().st_mode & 0o111
+
+
+def test_every_lesson_installs_the_kit_in_colab_and_nowhere_else():
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        first = "".join(cells[0]["source"])
+        assert 'if "google.colab" in sys.modules:' in first, path.name
+        assert "pip install" in first and "tl_kit" not in first.split("if")[0], path.name

@@ -92,18 +92,15 @@ def _legacy_h5_weights(model, path):
 
 def test_cached_imagenet_file_in_a_shared_folder_is_used(offline_net, tmp_path, monkeypatch):
     shared = tmp_path / "shared"
-    shared.mkdir()
+    (shared / "models").mkdir(parents=True)
     reference, _ = load_vgg16(None, input_shape=SHAPE, verbose=False)
-    path = shared / W.IMAGENET_FILES[False][0]
+    path = shared / "models" / W.IMAGENET_FILES[False][0]
     _legacy_h5_weights(reference, path)
-    path.chmod(0o444)
-    shared.chmod(0o555)  # read-only, as a teacher's shared cache
     monkeypatch.setenv(W.SHARED_DIR_ENV, str(shared))
     monkeypatch.setitem(W.IMAGENET_FILES, False, (path.name, W.md5sum(path)))
-    try:
-        model, source = load_vgg16("auto", input_shape=SHAPE, verbose=False)
-    finally:
-        shared.chmod(0o755)
+    before = {p: p.stat().st_mtime_ns for p in shared.rglob("*")}
+    model, source = load_vgg16("auto", input_shape=SHAPE, verbose=False)
+    assert {p: p.stat().st_mtime_ns for p in shared.rglob("*")} == before  # read only: nothing written there
     assert source.kind == "imagenet" and source.path == path
     np.testing.assert_array_equal(model.get_layer("block4_conv1").get_weights()[0],
                                   reference.get_layer("block4_conv1").get_weights()[0])

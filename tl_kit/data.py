@@ -249,7 +249,7 @@ def _find_split_folders(root: Path) -> dict[str, Path] | None:
             if (root / alias).is_dir():
                 found[split] = root / alias
                 break
-    if "train" in found and "test" in found:
+    if "train" in found and ("val" in found or "test" in found):
         return found
     return None
 
@@ -272,14 +272,22 @@ def _split_files(files: dict[str, list[Path]], seed: int) -> dict[str, dict[str,
 
 
 def resolve_data_root(name_or_path: str | os.PathLike | None = None) -> tuple[str, Path]:
-    """Where the lessons' data comes from: an explicit argument, else $TL_KIT_DATA, else the shipped set."""
+    """Where the lessons' data comes from: an explicit argument, else $TL_KIT_DATA, else the shipped set.
+
+    A name is a shipped set ("fashion_mnist") or an online one ("tf_flowers", "cats_vs_dogs":
+    downloaded once, see tl_kit.online); anything else is a folder path.
+    """
+    from .online import ONLINE, online_root
+
     chosen = name_or_path if name_or_path is not None else os.environ.get(ENV_VAR) or "fashion_mnist"
     if isinstance(chosen, str) and chosen in SHIPPED:
         return chosen, SHIPPED[chosen]
+    if isinstance(chosen, str) and chosen in ONLINE:
+        return chosen, online_root(chosen)
     root = Path(chosen).expanduser()
     if not root.exists():
         raise DataError(f"No data set named {str(chosen)!r}: it is neither a shipped set "
-                        f"({', '.join(SHIPPED)}) nor an existing folder. "
+                        f"({', '.join(SHIPPED)}), an online one ({', '.join(ONLINE)}), nor an existing folder. "
                         f"Give a folder of class subfolders (or train/ val/ test/ of them).")
     return root.name, root.resolve()
 
@@ -307,13 +315,13 @@ def load_dataset(name_or_path: str | os.PathLike | None = None, profile: Profile
         train = load_image_folder(split_dirs["train"], size, per_class=per_split["train"], seed=seed)
         names = train.class_names
         parts = {"train": train}
-        if "val" in split_dirs:
-            parts["val"] = load_image_folder(split_dirs["val"], size, per_class=per_split["val"],
-                                             seed=seed, class_names=names)
-        else:
-            parts["train"], parts["val"] = _carve_val(train, seed)
-        parts["test"] = load_image_folder(split_dirs["test"], size, per_class=per_split["test"],
-                                          seed=seed, class_names=names)
+        for split in ("val", "test"):
+            if split in split_dirs:
+                parts[split] = load_image_folder(split_dirs[split], size, per_class=per_split[split],
+                                                 seed=seed, class_names=names)
+        for split in ("val", "test"):  # a missing one is split off the training images
+            if split not in parts:
+                parts["train"], parts[split] = _carve(parts["train"], split, seed)
     else:
         files = list_class_folders(root)
         names = sorted(files)
@@ -331,17 +339,17 @@ def load_dataset(name_or_path: str | os.PathLike | None = None, profile: Profile
                    parts["test"].images, parts["test"].labels, skipped)
 
 
-def _carve_val(train: ImageFolder, seed: int) -> tuple[ImageFolder, ImageFolder]:
-    """Split a stratified validation part off a training folder that came without val/."""
+def _carve(train: ImageFolder, split: str, seed: int) -> tuple[ImageFolder, ImageFolder]:
+    """Split a stratified val or test part off a training folder that came without one."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(train.labels))
-    fraction = SPLIT_FRACTIONS["val"] / (SPLIT_FRACTIONS["train"] + SPLIT_FRACTIONS["val"])
+    fraction = SPLIT_FRACTIONS[split] / (SPLIT_FRACTIONS["train"] + SPLIT_FRACTIONS[split])
     try:
         tr, va = train_test_split(idx, test_size=fraction, stratify=train.labels, random_state=seed)
     except ValueError as err:
-        raise DataError(f"Cannot split a validation set off the training images ({err}). "
-                        "Add a val/ folder or more training images per class.") from err
+        raise DataError(f"Cannot split a {split} set off the training images ({err}). "
+                        f"Add a {split}/ folder or more training images per class.") from err
     tr, va = np.sort(tr), np.sort(va)
 
     def part(i: np.ndarray) -> ImageFolder:

@@ -30,6 +30,8 @@ LESSONS = (
            {"fast": 90, "cpu": 480, "gpu": 240}),
     Lesson("03_fine_tuning.ipynb", "Fine-tuning VGG16: which layers to freeze",
            {"fast": 90, "cpu": 540, "gpu": 300}),
+    Lesson("04_your_own_images.ipynb", "Your own images, start to finish",
+           {"fast": 20, "cpu": 60, "gpu": 60}),
 )
 
 #: VGG16 forward images/s at each profile's image size on the reference machines.

