@@ -128,6 +128,50 @@ def prefix_speedups(profile, epochs: int = 3) -> dict:
     return out
 
 
+def finetune_vs_extraction(profile, seeds: int = 3) -> dict:
+    """Test accuracy of fine-tuning block5 (cached prefix, Adam 1e-5) against feature extraction
+    alone (the head trained on for the same epochs), both from the same phase-1 head, per seed."""
+    import keras
+
+    from tl_kit.data import load_dataset
+    from tl_kit.features import FeatureCache, extract_features
+    from tl_kit.finetune import fine_tune, score
+    from tl_kit.freezing import build_classifier, freeze
+    from tl_kit.models import build_head
+    from tl_kit.training import fit_and_score
+    from tl_kit.weights import load_vgg16
+
+    data = load_dataset(profile=profile)
+    train, val, test = (data.split(s) for s in ("train", "val", "test"))
+    cache = FeatureCache(None)
+    rows = []
+    for seed in range(seeds):
+        keras.utils.set_random_seed(seed)
+        base, _ = load_vgg16("offline", input_shape=profile.input_shape, verbose=False)
+        feats = {s: extract_features(base, data.split(s)[0], "block5_pool", cache=cache, progress=False,
+                                     verbose=False) for s in ("train", "val", "test")}
+        head = build_head(feats["train"].shape[1:], data.num_classes, features=feats["train"], name="head")
+        fit_and_score("head", head, (feats["train"], train[1]), (feats["val"], val[1]), (feats["test"], test[1]),
+                      epochs=profile.head_epochs, batch_size=profile.batch_size, seed=seed)
+        model = build_classifier(base, head)
+        start = model.get_weights()
+        row = {"seed": seed}
+        for name, preset in (("feature_extraction", "feature extraction: freeze the whole base"),
+                             ("fine_tune_block5", "fine-tune block5")):
+            model.set_weights(start)
+            freeze(model, preset=preset, learning_rate=1e-5)
+            fine_tune(model, train, val, epochs=profile.fine_tune_epochs, batch_size=profile.batch_size, cache=cache,
+                      seed=seed)
+            row[name] = score(model, *test, cache=cache)
+        rows.append(row)
+        print(f"  seed {seed}: feature extraction {row['feature_extraction']:.1%}, "
+              f"fine-tune block5 {row['fine_tune_block5']:.1%}", flush=True)
+    from tl_kit.reporting import margin
+
+    mean, std = margin([r["fine_tune_block5"] for r in rows], [r["feature_extraction"] for r in rows])
+    return {"profile": profile.name, "rows": rows, "margin_points": mean, "margin_std_points": std}
+
+
 RESULTS_CELL = r"""
 import json as _json
 _out = {}
@@ -191,6 +235,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats (a smoke run)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["notebooks", "make-test", "prefix", "vgg"],
                         help="parts to leave out")
+    parser.add_argument("--margin", nargs="*", default=["cpu"], choices=["fast", "cpu", "gpu"],
+                        help="profiles in which to compare fine-tuning block5 with feature extraction (3 seeds)")
+    parser.add_argument("--margin-seeds", type=int, default=3, help="seeds for that comparison")
+    parser.add_argument("--only-margin", action="store_true", help="measure only that comparison, merged into "
+                                                                   "the existing results.json")
     args = parser.parse_args()
 
     import keras
@@ -202,6 +251,16 @@ def main() -> int:
     tl_kit.start(quiet=True)  # seeds, and TensorFlow's retracing warnings off
 
     cpu = PROFILES["cpu"] if not args.quick else PROFILES["fast"]
+    out = Path(__file__).resolve().parent
+    if args.only_margin:
+        res = json.loads((out / "results.json").read_text())
+        for name in args.margin:
+            print(f"fine-tune block5 versus feature extraction, {name} profile …", flush=True)
+            res.setdefault("finetune_vs_extraction", {})[name] = finetune_vs_extraction(PROFILES[name], args.margin_seeds)
+        (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
+        (out / "results.md").write_text(render(res))
+        print(render(res))
+        return 0
     res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'unknown CPU'}",
                  "python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
                  "date": time.strftime("%Y-%m-%d")}
@@ -241,6 +300,9 @@ def main() -> int:
             curves = found["lesson02_label_efficiency"]
             pretrained = next(name for name in curves if name.endswith("features") and not name.startswith("random"))
             res["label_efficiency_margins"] = label_margins(curves, pretrained)
+    for name in ([] if args.quick else args.margin):
+        print(f"fine-tune block5 versus feature extraction, {name} profile …", flush=True)
+        res.setdefault("finetune_vs_extraction", {})[name] = finetune_vs_extraction(PROFILES[name], args.margin_seeds)
     if "make-test" not in args.skip and not args.quick:
         print("make test (warm) …", flush=True)
         start = time.perf_counter()
@@ -248,7 +310,6 @@ def main() -> int:
         res["make_test_warm_seconds"] = time.perf_counter() - start
         res["make_test_passed"] = done.returncode == 0
 
-    out = Path(__file__).resolve().parent
     (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
     table = render(res)
     (out / "results.md").write_text(table)
@@ -280,6 +341,12 @@ def render(res: dict) -> str:
     if "make_test_warm_seconds" in res:
         rows.append(f"| make test, warm ({'passed' if res['make_test_passed'] else 'FAILED'}) | "
                     f"{res['make_test_warm_seconds'] / 60:.1f} min | |")
+    for name, m in res.get("finetune_vs_extraction", {}).items():
+        seeds = len(m["rows"])
+        fe = np.mean([r["feature_extraction"] for r in m["rows"]])
+        ft = np.mean([r["fine_tune_block5"] for r in m["rows"]])
+        rows.append(f"| fine-tune block5 − feature extraction, {name} profile, offline weights ({seeds} seeds) | "
+                    f"{m['margin_points']:+.1f} ± {m['margin_std_points']:.1f} points ({ft:.1%} vs {fe:.1%}) | report |")
     for n, others in res.get("label_efficiency_margins", {}).items():
         text = "; ".join(f"{o}: {m['mean_points']:+.1f} ± {m['std_points']:.1f}" for o, m in others.items())
         rows.append(f"| lesson 02, {n} labels/class: pretrained − … (points, 3 seeds) | {text} | > 0 vs random, raw |")

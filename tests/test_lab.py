@@ -3,22 +3,14 @@
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port, running
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5.0):
@@ -33,21 +25,9 @@ def test_make_lab_serves_the_notebooks_folder(tmp_path):
             "--ServerApp.port_retries=0 --LabApp.news_url=None --LabApp.check_for_updates_class="
             "jupyterlab.NeverCheckForUpdate")
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen(["make", "lab", f"LAB_ARGS={args}"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                status, _ = get(f"{base}/api/status?token={token}")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
-                time.sleep(1)
-        assert status == 200
+    base = f"http://127.0.0.1:{port}"
+    with running(["make", "lab", f"LAB_ARGS={args}"], f"{base}/api/status?token={token}", tmp_path / "lab.log",
+                 env=env, cwd=ROOT):
         _, listing = get(f"{base}/api/contents?token={token}")
         names = {item["name"] for item in json.loads(listing)["content"]}
         assert "00_start_here.ipynb" in names
@@ -55,10 +35,3 @@ def test_make_lab_serves_the_notebooks_folder(tmp_path):
         assert status == 200 and "JupyterLab" in page
         _, kernelspecs = get(f"{base}/api/kernelspecs?token={token}")
         assert "tl-kit" in json.loads(kernelspecs)["kernelspecs"]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()

@@ -10,14 +10,14 @@ seconds (the server is probed with a 3-second timeout first), never a hang.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, TLKitError
-from .weights import (IMAGENET_FILES, ORIGIN_HOST, keras_cache_dir, md5sum, network_reachable, shared_dir)
+from .weights import (IMAGENET_FILES, ORIGIN_HOST, file_hash, keras_cache_dir, md5sum, network_reachable,
+                      shared_dir)
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,8 @@ def find_online(name: str) -> Path | None:
 
 
 def sha256sum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 of a file: what TensorFlow Datasets pins for its archives."""
+    return file_hash(path, "sha256")
 
 
 def _download(url: str, fname: str, folder: Path, timeout: float = 60.0) -> Path:

@@ -200,20 +200,25 @@ def show_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, cla
     return fig
 
 
-def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str) -> plt.Figure:
-    """Test accuracy per layer (x axis), one line per weights source."""
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    for name, by_layer in accuracies.items():
-        layers = list(by_layer)
-        ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
+def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str) -> plt.Figure:
+    """The y axis as test accuracy in percent, a light grid, the legend and the title."""
     ax.set_ylabel("test accuracy")
-    ax.set_xlabel("features taken after")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str) -> plt.Figure:
+    """Test accuracy per layer (x axis), one line per weights source."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, by_layer in accuracies.items():
+        layers = list(by_layer)
+        ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
+    ax.set_xlabel("features taken after")
+    return _finish_accuracy_plot(fig, ax, title)
 
 
 def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str) -> plt.Figure:
@@ -229,13 +234,7 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str)
     ax.minorticks_off()
     ax.set_xticks(counts, [str(c) for c in counts])
     ax.set_xlabel("labelled training images per class")
-    ax.set_ylabel("test accuracy")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish_accuracy_plot(fig, ax, title)
 
 
 def show_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],

@@ -89,12 +89,18 @@ def imagenet_candidates(include_top: bool = False) -> list[Path]:
     return [d / fname for d in dirs + [keras_cache_dir()]]
 
 
-def md5sum(path: Path) -> str:
-    digest = hashlib.md5()
+def file_hash(path: Path, algorithm: str = "md5") -> str:
+    """Hex digest of a file, read in 1 MiB chunks (weights and archives are tens of MB)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def md5sum(path: Path) -> str:
+    """MD5 of a file: what Keras pins for its weights files."""
+    return file_hash(path, "md5")
 
 
 def find_cached_imagenet(include_top: bool = False) -> Path | None:
