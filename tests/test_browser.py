@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -83,6 +84,21 @@ def saved_outputs(base: str, token: str, name: str) -> list[dict]:
     return [o for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
 
 
+def shut_down_kernels(base: str, token: str) -> None:
+    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=30) as r:
+        kernels = json.loads(r.read())
+    for kernel in kernels:
+        request = urllib.request.Request(f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()
+
+
+def wait_for_kernel(page, timeout_ms: int = 180_000) -> None:
+    """Wait until the kernel has started and is idle: the status bar says "| Idle". The
+    execution indicator alone can read idle before any kernel is connected, and a Run All sent
+    then runs nothing."""
+    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\|\s*Idle")).first.wait_for(timeout=timeout_ms)
+
+
 def run_all_and_wait(page, timeout_s: float = 900) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
@@ -97,6 +113,13 @@ def run_all_and_wait(page, timeout_s: float = 900) -> None:
     pytest.fail(f"the notebook was still running after {timeout_s:.0f} s")
 
 
+def unexecuted_cells(panel) -> list[int]:
+    """Positions of code cells whose prompt shows no execution count ("[ ]:"): cells Run All skipped."""
+    prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+    assert prompts, "no code-cell prompts found: has JupyterLab's page structure changed?"
+    return [i for i, text in enumerate(prompts) if not re.search(r"\[\d+\]", text)]
+
+
 @pytest.mark.parametrize("name", list(LESSONS))
 def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
     base, token, work = lab
@@ -107,16 +130,20 @@ def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
     try:
         # ?reset: a fresh workspace, this notebook alone (no tabs restored from an earlier test)
         page.goto(f"{base}/lab/tree/{name}?reset&token={token}", wait_until="domcontentloaded")
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+        wait_for_kernel(page)
         run_all_and_wait(page)
         panel = page.locator(".jp-NotebookPanel:visible").first
+        assert not unexecuted_cells(panel), f"{name}: Run All left code cells {unexecuted_cells(panel)} unexecuted"
         body = panel.inner_text()
         assert "Error displaying widget" not in body
         assert "Traceback" not in body
         if cell_text:
             cell = panel.locator(".jp-CodeCell", has_text=cell_text).first
             cell.evaluate("e => e.scrollIntoView({block: 'start'})")
-            cell.locator(control).first.wait_for(state="visible", timeout=60_000)  # real controls, not a repr
+            try:
+                cell.locator(control).first.wait_for(state="visible", timeout=60_000)  # real controls, not a repr
+            except playwright.TimeoutError:
+                pytest.fail(f"{name}: no {control} rendered in the widget cell; it shows:\n{cell.inner_text()[:2000]}")
             assert "Widget(children=" not in cell.inner_text() and "Explorer(children=" not in cell.inner_text()
         if preset:
             summary = cell.locator(".widget-html-content", has_text="one training step").first
@@ -134,5 +161,9 @@ def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
         page.wait_for_timeout(2000)
         errors = [o for o in saved_outputs(base, token, name) if o.get("output_type") == "error"]
         assert not errors, f"{name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+    except BaseException:
+        page.screenshot(path=str(shots / f"FAILED-{Path(name).stem}.png"), full_page=True)
+        raise
     finally:
         page.close()
+        shut_down_kernels(base, token)  # five idle TensorFlow kernels would crowd a 2-core machine
