@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tl_kit import __main__ as cli
 
 
@@ -34,3 +36,21 @@ def test_a_bad_profile_is_one_clear_line_and_exit_code_2():
     result = run_cli("info", "--no-measure", TL_KIT_PROFILE="huge")
     assert result.returncode == 2
     assert "error: Unknown profile" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lesson_estimates_scale_with_speed_and_never_invent_a_missing_reference_time():
+    from tl_kit.info import estimate_lessons
+    from tl_kit.lessons import LESSONS, REFERENCE_IMAGES_PER_S
+    from tl_kit.profiles import PROFILES
+
+    for name, profile in PROFILES.items():
+        same = estimate_lessons(profile, REFERENCE_IMAGES_PER_S[name])
+        half = estimate_lessons(profile, REFERENCE_IMAGES_PER_S[name] / 2)
+        for lesson, at_reference, slower in zip(LESSONS, same, half):
+            seconds = lesson.reference_seconds.get(name)
+            if seconds is None:
+                assert at_reference.minutes is None and "not timed" in at_reference.text
+            else:
+                assert at_reference.minutes == pytest.approx(seconds / 60)
+                assert slower.minutes == pytest.approx(2 * seconds / 60)
+                assert f"{at_reference.minutes:5.1f} min" in at_reference.text

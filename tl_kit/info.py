@@ -38,14 +38,22 @@ def measure_vgg16_speed(image_size: int, batch: int = 8, repeats: int = 2) -> fl
 class LessonEstimate:
     notebook: str
     title: str
-    minutes: float
+    minutes: float | None  # None: never timed in this profile on the reference machine
+
+    @property
+    def text(self) -> str:
+        """"~ 4.2 min", or says that there is no reference time to scale (rather than a guess)."""
+        return "   (not timed yet)" if self.minutes is None else f"~{self.minutes:5.1f} min"
 
 
 def estimate_lessons(profile: Profile, images_per_s: float) -> list[LessonEstimate]:
     """Each lesson's reference time for this profile, scaled by this machine's measured speed."""
     factor = REFERENCE_IMAGES_PER_S[profile.name] / max(images_per_s, 1e-6)
-    return [LessonEstimate(lesson.notebook, lesson.title, lesson.reference_seconds[profile.name] * factor / 60)
-            for lesson in LESSONS]
+    estimates = []
+    for lesson in LESSONS:
+        seconds = lesson.reference_seconds.get(profile.name)
+        estimates.append(LessonEstimate(lesson.notebook, lesson.title, None if seconds is None else seconds * factor / 60))
+    return estimates
 
 
 def report(profile: Profile | None = None, measure: bool = True) -> str:
@@ -74,7 +82,7 @@ def report(profile: Profile | None = None, measure: bool = True) -> str:
                      f"(reference machine: {REFERENCE_IMAGES_PER_S[profile.name]:.0f})")
         lines.append("estimated time per lesson in this profile:")
         for est in estimate_lessons(profile, speed):
-            lines.append(f"  {est.notebook:<32} {est.minutes:5.1f} min  {est.title}")
+            lines.append(f"  {est.notebook:<32} {est.text}  {est.title}")
     return "\n".join(lines)
 
 
