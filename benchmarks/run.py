@@ -2,7 +2,8 @@
 
     python benchmarks/run.py [--quick] [--skip NAME ...]      (or: make bench)
 
-Prints a markdown table and writes benchmarks/results.md and benchmarks/results.json. Every
+Prints a markdown table and writes it to benchmarks/results.md, to the README (between its
+benchmark markers) and, with every number, to benchmarks/results.json. Every
 micro-benchmark figure is the median of several runs, and every ratio is measured side by side
 in the same run. Notebook wall times are one full run each (nbclient), since a lesson takes
 minutes. Not part of `make test`: timings belong here, not in tests.
@@ -230,6 +231,16 @@ def label_margins(curves: dict, pretrained: str, upto: int = 20) -> dict:
     return out
 
 
+def machine() -> str:
+    """"x86_64, 2 cores, <CPU model>" (the model from /proc/cpuinfo where there is one)."""
+    model = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                      if line.startswith("model name")), model)
+    return f"{platform.machine()}, {os.cpu_count()} cores, {model or 'unknown CPU'}"
+
+
 def time_make_test() -> dict:
     """Wall time of the whole `make test` with the environment already installed (warm)."""
     print("make test (warm) …", flush=True)
@@ -267,21 +278,19 @@ def main() -> int:
     out = Path(__file__).resolve().parent
     if args.only_make_test:
         res = json.loads((out / "results.json").read_text())
+        res["machine"] = machine()  # the same machine measures the rest
         res.update(time_make_test())
-        (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
-        (out / "results.md").write_text(render(res))
-        print(render(res))
+        print(write_results(res, out))
         return 0
     if args.only_margin:
         res = json.loads((out / "results.json").read_text())
+        res["machine"] = machine()  # the same machine measures the rest
         for name in args.margin:
             print(f"fine-tune block5 versus feature extraction, {name} profile …", flush=True)
             res.setdefault("finetune_vs_extraction", {})[name] = finetune_vs_extraction(PROFILES[name], args.margin_seeds)
-        (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
-        (out / "results.md").write_text(render(res))
-        print(render(res))
+        print(write_results(res, out))
         return 0
-    res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'unknown CPU'}",
+    res: dict = {"machine": machine(),
                  "python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
                  "date": time.strftime("%Y-%m-%d")}
     print("measuring matmul peak …", flush=True)
@@ -326,11 +335,26 @@ def main() -> int:
     if "make-test" not in args.skip and not args.quick:
         res.update(time_make_test())
 
+    print(write_results(res, out))
+    return 0
+
+
+README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def write_results(res: dict, out: Path) -> str:
+    """Write results.json and results.md, and put the same table into the README between its
+    markers, so the README never shows numbers from another run. Returns the table."""
     (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
     table = render(res)
     (out / "results.md").write_text(table)
-    print(table)
-    return 0
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if README_START in text and README_END in text:
+        head, rest = text.split(README_START, 1)
+        body = table.split("\n", 2)[2].strip()  # without the "# tl-kit benchmarks" title
+        readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{rest.split(README_END, 1)[1]}")
+    return table
 
 
 def render(res: dict) -> str:
@@ -361,8 +385,10 @@ def render(res: dict) -> str:
         seeds = len(m["rows"])
         fe = np.mean([r["feature_extraction"] for r in m["rows"]])
         ft = np.mean([r["fine_tune_block5"] for r in m["rows"]])
-        rows.append(f"| fine-tune block5 − feature extraction, {name} profile, offline weights ({seeds} seeds) | "
-                    f"{m['margin_points']:+.1f} ± {m['margin_std_points']:.1f} points ({ft:.1%} vs {fe:.1%}) | report |")
+        spread = f" ± {m['margin_std_points']:.1f}" if seeds > 1 else ""
+        rows.append(f"| fine-tune block5 − feature extraction, {name} profile, offline weights "
+                    f"({seeds} seed{'s' if seeds > 1 else ''}) | {m['margin_points']:+.1f}{spread} points "
+                    f"({ft:.1%} vs {fe:.1%}) | report |")
     for n, others in res.get("label_efficiency_margins", {}).items():
         text = "; ".join(f"{o}: {m['mean_points']:+.1f} ± {m['std_points']:.1f}" for o, m in others.items())
         rows.append(f"| lesson 02, {n} labels/class: pretrained − … (points, 3 seeds) | {text} | > 0 vs random, raw |")
