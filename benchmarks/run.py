@@ -87,30 +87,38 @@ def extract_vs_predict(profile, repeats: int = 3) -> dict:
             "ratio": bare_t / kit_t}
 
 
-def prefix_speedups(profile, epochs: int = 3) -> dict:
-    """Seconds per epoch, naive (full forward pass) versus cached prefix, for each freeze preset,
-    from the same start; and the test accuracy of both after `epochs` epochs for block5."""
+def phase_one(profile, cache, seed: int = 0):
+    """Lesson 03's starting point: the shipped data, the offline VGG16 frozen, and a GAP head
+    trained on its cached block5_pool features. Returns ((train, val, test), the full model)."""
     import keras
 
     from tl_kit.data import load_dataset
-    from tl_kit.features import FeatureCache, extract_features
-    from tl_kit.finetune import fine_tune, score
-    from tl_kit.freezing import build_classifier, freeze
+    from tl_kit.features import extract_features
+    from tl_kit.freezing import build_classifier
     from tl_kit.models import build_head
     from tl_kit.training import fit_and_score
     from tl_kit.weights import load_vgg16
 
     data = load_dataset(profile=profile)
-    train, val, test = (data.split(s) for s in ("train", "val", "test"))
+    splits = tuple(data.split(s) for s in ("train", "val", "test"))
     base, _ = load_vgg16("offline", input_shape=profile.input_shape, verbose=False)
-    cache = FeatureCache(None)  # memory only: each run computes its activations, as a first run would
-    feats = {s: extract_features(base, data.split(s)[0], "block5_pool", cache=cache, progress=False, verbose=False)
-             for s in ("train", "val", "test")}
-    keras.utils.set_random_seed(0)
-    head = build_head(feats["train"].shape[1:], data.num_classes, features=feats["train"], name="head")
-    fit_and_score("head", head, (feats["train"], train[1]), (feats["val"], val[1]), (feats["test"], test[1]),
-                  epochs=profile.head_epochs, batch_size=profile.batch_size)
-    model = build_classifier(base, head)
+    feats = [extract_features(base, x, "block5_pool", cache=cache, progress=False, verbose=False) for x, _ in splits]
+    keras.utils.set_random_seed(seed)
+    head = build_head(feats[0].shape[1:], data.num_classes, features=feats[0], name="head")
+    fit_and_score("head", head, *((f, y) for f, (_, y) in zip(feats, splits)), epochs=profile.head_epochs,
+                  batch_size=profile.batch_size, seed=seed)
+    return splits, build_classifier(base, head)
+
+
+def prefix_speedups(profile, epochs: int = 3) -> dict:
+    """Seconds per epoch, naive (full forward pass) versus cached prefix, for each freeze preset,
+    from the same start; and the test accuracy of both after `epochs` epochs for block5."""
+    from tl_kit.features import FeatureCache
+    from tl_kit.finetune import fine_tune, score
+    from tl_kit.freezing import freeze
+
+    # memory-only caches: each run computes its activations, as a first run would
+    (train, val, test), model = phase_one(profile, FeatureCache(None))
     start_weights = model.get_weights()
     out = {}
     for preset in ("feature extraction: freeze the whole base", "fine-tune block5", "fine-tune blocks 4–5"):
@@ -132,29 +140,15 @@ def prefix_speedups(profile, epochs: int = 3) -> dict:
 def finetune_vs_extraction(profile, seeds: int = 3) -> dict:
     """Test accuracy of fine-tuning block5 (cached prefix, Adam 1e-5) against feature extraction
     alone (the head trained on for the same epochs), both from the same phase-1 head, per seed."""
-    import keras
-
-    from tl_kit.data import load_dataset
-    from tl_kit.features import FeatureCache, extract_features
+    from tl_kit.features import FeatureCache
     from tl_kit.finetune import fine_tune, score
-    from tl_kit.freezing import build_classifier, freeze
-    from tl_kit.models import build_head
-    from tl_kit.training import fit_and_score
-    from tl_kit.weights import load_vgg16
+    from tl_kit.freezing import freeze
+    from tl_kit.reporting import margin
 
-    data = load_dataset(profile=profile)
-    train, val, test = (data.split(s) for s in ("train", "val", "test"))
     cache = FeatureCache(None)
     rows = []
     for seed in range(seeds):
-        keras.utils.set_random_seed(seed)
-        base, _ = load_vgg16("offline", input_shape=profile.input_shape, verbose=False)
-        feats = {s: extract_features(base, data.split(s)[0], "block5_pool", cache=cache, progress=False,
-                                     verbose=False) for s in ("train", "val", "test")}
-        head = build_head(feats["train"].shape[1:], data.num_classes, features=feats["train"], name="head")
-        fit_and_score("head", head, (feats["train"], train[1]), (feats["val"], val[1]), (feats["test"], test[1]),
-                      epochs=profile.head_epochs, batch_size=profile.batch_size, seed=seed)
-        model = build_classifier(base, head)
+        (train, val, test), model = phase_one(profile, cache, seed)
         start = model.get_weights()
         row = {"seed": seed}
         for name, preset in (("feature_extraction", "feature extraction: freeze the whole base"),
@@ -167,8 +161,6 @@ def finetune_vs_extraction(profile, seeds: int = 3) -> dict:
         rows.append(row)
         print(f"  seed {seed}: feature extraction {row['feature_extraction']:.1%}, "
               f"fine-tune block5 {row['fine_tune_block5']:.1%}", flush=True)
-    from tl_kit.reporting import margin
-
     mean, std = margin([r["fine_tune_block5"] for r in rows], [r["feature_extraction"] for r in rows])
     return {"profile": profile.name, "rows": rows, "margin_points": mean, "margin_std_points": std}
 
