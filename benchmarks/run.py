@@ -89,15 +89,10 @@ def extract_vs_predict(profile, repeats: int = 3) -> dict:
 
 def phase_one(profile, cache, seed: int = 0):
     """Lesson 03's starting point: the shipped data, the offline VGG16 frozen, and a GAP head
-    trained on its cached block5_pool features. Returns ((train, val, test), the full model)."""
+    trained on its cached block5_pool features. Returns ((train, val, test), its TransferModel)."""
     import keras
 
-    from tl_kit.data import load_dataset
-    from tl_kit.features import extract_features
-    from tl_kit.freezing import build_classifier
-    from tl_kit.models import build_head
-    from tl_kit.training import fit_and_score
-    from tl_kit.weights import load_vgg16
+    from tl_kit import TransferModel, build_head, extract_features, fit_and_score, load_dataset, load_vgg16
 
     data = load_dataset(profile=profile)
     splits = tuple(data.split(s) for s in ("train", "val", "test"))
@@ -107,57 +102,53 @@ def phase_one(profile, cache, seed: int = 0):
     head = build_head(feats[0].shape[1:], data.num_classes, features=feats[0], name="head")
     fit_and_score("head", head, *((f, y) for f, (_, y) in zip(feats, splits)), epochs=profile.head_epochs,
                   batch_size=profile.batch_size, seed=seed)
-    return splits, build_classifier(base, head)
+    return splits, TransferModel(base, head)
 
 
 def prefix_speedups(profile, epochs: int = 3) -> dict:
     """Seconds per epoch, naive (full forward pass) versus cached prefix, for each freeze preset,
     from the same start; and the test accuracy of both after `epochs` epochs for block5."""
+    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5
     from tl_kit.features import FeatureCache
-    from tl_kit.finetune import fine_tune, score
-    from tl_kit.freezing import freeze
 
     # memory-only caches: each run computes its activations, as a first run would
     (train, val, test), model = phase_one(profile, FeatureCache(None))
-    start_weights = model.get_weights()
+    start_weights = model.model.get_weights()
     out = {}
-    for preset in ("feature extraction: freeze the whole base", "fine-tune block5", "fine-tune blocks 4–5"):
+    for preset in (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5):
         row = {}
         for mode in ("naive", "cached"):
-            model.set_weights(start_weights)
-            freeze(model, preset=preset, learning_rate=1e-5)
-            run = fine_tune(model, train, val, epochs=epochs, batch_size=profile.batch_size,
-                            use_cache=mode == "cached", cache=FeatureCache(None), seed=0)
+            model.model.set_weights(start_weights)
+            model.use_preset(preset, learning_rate=1e-5)
+            run = model.fit(train, val, epochs=epochs, batch_size=profile.batch_size, use_cache=mode == "cached",
+                            cache=FeatureCache(None), seed=0)
             row[f"{mode}_s_per_epoch"] = run.seconds_per_epoch
             row[f"{mode}_cache_s"] = run.cache_seconds
-            row[f"{mode}_test_accuracy"] = score(model, *test, use_cache=False)
+            row[f"{mode}_test_accuracy"] = model.score(*test, use_cache=False)
         row["speedup"] = row["naive_s_per_epoch"] / row["cached_s_per_epoch"]
         row["accuracy_delta_points"] = 100 * (row["cached_test_accuracy"] - row["naive_test_accuracy"])
-        out[preset] = row
+        out[preset.id] = row
     return out
 
 
 def finetune_vs_extraction(profile, seeds: int = 3) -> dict:
     """Test accuracy of fine-tuning block5 (cached prefix, Adam 1e-5) against feature extraction
     alone (the head trained on for the same epochs), both from the same phase-1 head, per seed."""
+    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, margin
     from tl_kit.features import FeatureCache
-    from tl_kit.finetune import fine_tune, score
-    from tl_kit.freezing import freeze
-    from tl_kit.reporting import margin
 
     cache = FeatureCache(None)
     rows = []
     for seed in range(seeds):
         (train, val, test), model = phase_one(profile, cache, seed)
-        start = model.get_weights()
+        start = model.model.get_weights()
         row = {"seed": seed}
-        for name, preset in (("feature_extraction", "feature extraction: freeze the whole base"),
-                             ("fine_tune_block5", "fine-tune block5")):
-            model.set_weights(start)
-            freeze(model, preset=preset, learning_rate=1e-5)
-            fine_tune(model, train, val, epochs=profile.fine_tune_epochs, batch_size=profile.batch_size, cache=cache,
-                      seed=seed)
-            row[name] = score(model, *test, cache=cache)
+        for preset in (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5):
+            model.model.set_weights(start)
+            model.use_preset(preset, learning_rate=1e-5)
+            run = model.fit(train, val, test, epochs=profile.fine_tune_epochs, batch_size=profile.batch_size,
+                            cache=cache, seed=seed)
+            row[preset.id] = run.test_accuracy
         rows.append(row)
         print(f"  seed {seed}: feature extraction {row['feature_extraction']:.1%}, "
               f"fine-tune block5 {row['fine_tune_block5']:.1%}", flush=True)
@@ -261,7 +252,8 @@ def main() -> int:
     import keras
 
     import tl_kit
-    from tl_kit.lessons import LESSONS
+    from tl_kit.info import measure_vgg16_speed
+    from tl_kit.lessons import LESSONS, record_times
     from tl_kit.profiles import PROFILES
 
     tl_kit.start(quiet=True)  # seeds, and TensorFlow's retracing warnings off
@@ -302,8 +294,8 @@ def main() -> int:
     if "prefix" not in args.skip:
         print("fine-tuning per epoch, naive versus cached prefix …", flush=True)
         res["prefix"] = prefix_speedups(cpu, epochs=2 if args.quick else 3)
-        res["prefix_speedup_block5"] = res["prefix"]["fine-tune block5"]["speedup"]
-        res["prefix_accuracy_delta_block5"] = res["prefix"]["fine-tune block5"]["accuracy_delta_points"]
+        res["prefix_speedup_block5"] = res["prefix"]["fine_tune_block5"]["speedup"]
+        res["prefix_accuracy_delta_block5"] = res["prefix"]["fine_tune_block5"]["accuracy_delta_points"]
     if "notebooks" not in args.skip:
         res["fast_lesson_seconds"], res["cpu_lesson_seconds"], found = {}, {}, {}
         for profile, key in (("fast", "fast_lesson_seconds"), ("cpu", "cpu_lesson_seconds")):
@@ -315,6 +307,7 @@ def main() -> int:
                 res[key][lesson.notebook] = seconds
                 if profile == "cpu":
                     found.update(exposed)
+            record_times(profile, res[key], measure_vgg16_speed(PROFILES[profile].image_size))
         res["fast_suite_seconds"] = sum(res["fast_lesson_seconds"].values())
         res["cpu_results"] = found
         if "lesson02_label_efficiency" in found:
@@ -360,9 +353,11 @@ def render(res: dict) -> str:
     e = res["extraction"]
     rows.append(f"| feature extraction, kit / bare predict ({e['images']} images) | {e['ratio']:.2f}× "
                 f"({e['kit_images_per_s']:.0f} vs {e['predict_images_per_s']:.0f} images/s) | ≥ 0.9× |")
+    from tl_kit import PRESETS
+
     for preset, p in res.get("prefix", {}).items():
-        target = "≥ 3×" if preset == "fine-tune block5" else ""
-        rows.append(f"| {preset}: s/epoch naive → cached prefix | {p['naive_s_per_epoch']:.1f} → "
+        target = "≥ 3×" if preset == "fine_tune_block5" else ""
+        rows.append(f"| {PRESETS[preset].label}: s/epoch naive → cached prefix | {p['naive_s_per_epoch']:.1f} → "
                     f"{p['cached_s_per_epoch']:.1f} s = {p['speedup']:.1f}× (test acc {p['naive_test_accuracy']:.1%} vs "
                     f"{p['cached_test_accuracy']:.1%}, Δ {p['accuracy_delta_points']:+.1f} points) | {target} |")
     for key, label, target in (("fast_lesson_seconds", "fast", ""), ("cpu_lesson_seconds", "cpu", "≤ 10 min each")):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every lesson notebook under nbval on a GPU, in the gpu profile (224 px, all shipped images),
-# and print how long each took. `make gpu-check` calls it with the kit's environment.
+# print how long each took, and record the times of the lessons that passed in
+# tl_kit/lesson_times.json. `make gpu-check` calls it with the kit's environment.
 #
 # The Keras backend is TensorFlow when TensorFlow sees a GPU, else JAX (TensorFlow has no GPU
 # build on some machines; Keras 3 runs the same notebooks on JAX). KERAS_BACKEND and
@@ -30,6 +31,11 @@ for nb in ${NOTEBOOKS:-notebooks/[0-9]*.ipynb}; do
   else
     result=FAILED; status=1
   fi
-  echo "gpu-check: $nb $result in $(( $(date +%s) - start )) s"
+  seconds=$(( $(date +%s) - start ))
+  echo "gpu-check: $nb $result in $seconds s"
+  if [ "$result" = passed ] && [ "$TL_KIT_PROFILE" = gpu ]; then  # the reference time tl_kit.info scales
+    $PY -c "import sys; from tl_kit.lessons import record_times; record_times('gpu', {sys.argv[1]: float(sys.argv[2])})" \
+      "$(basename "$nb")" "$seconds"
+  fi
 done
 exit $status

@@ -5,7 +5,7 @@ idx files, as Debian's package `dataset-fashion-mnist` installs them under
 /usr/share/datasets/fashion-mnist/ (Keras' cache ~/.keras/datasets/fashion-mnist/ holds the
 same files). A seeded draw picks, per class, TRAIN and VAL images from the original training
 set (disjoint) and TEST images from the original test set, and writes them as PNG files into
-class folders. data/README.md is rewritten with the counts and a checksum over every file.
+class folders. Its section of data/README.md is rewritten with the counts and a checksum over every file.
 
 Run from the repository root:
 
@@ -99,9 +99,16 @@ def write_readme(seed: int) -> None:
         rows="\n".join(rows), totals=" | ".join(map(str, totals)), seed=seed,
         digest=digest, size_kb=size // 1024,
     )
-    (ROOT / "data" / "README.md").write_text(text)
+    readme = ROOT / "data" / "README.md"
+    old = readme.read_text() if readme.exists() else ""
+    if README_BEGIN in old:  # keep what other scripts wrote (the emoji section): replace only ours
+        after = old.split(README_END, 1)[1] if README_END in old else ""
+        text = old.split(README_BEGIN, 1)[0] + text + after
+    readme.write_text(text)
 
 
+README_BEGIN = "# data/: the images that ship with tl-kit"
+README_END = "<!-- end of fashion_mnist section -->"
 README_TEMPLATE = """\
 # data/: the images that ship with tl-kit
 
@@ -141,7 +148,7 @@ SHA-256 over every PNG (sorted relative path, a NUL byte, then the file's bytes)
     {digest}
 
 Total size of the PNG files: {size_kb} KiB.
-"""
+<!-- end of fashion_mnist section -->"""
 
 
 def main() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tl_kit.data import SHIPPED
+from tl_kit.data import shipped_path
 
-FASHION = SHIPPED["fashion_mnist"]
+FASHION = shipped_path("fashion_mnist")
 
 
 def copy_class_images(dest: Path, classes: dict[str, int], split: str = "train") -> Path:

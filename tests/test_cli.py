@@ -19,7 +19,9 @@ def test_info_reports_versions_profile_weights_and_data():
     assert "Keras" in out and "Python" in out
     assert "profile fast (chosen by TL_KIT_PROFILE=fast)" in out
     assert "VGG16 weights:" in out and ("ImageNet" in out or "offline" in out)
-    assert "data: fashion_mnist" in out and "100 train" in out
+    assert "data for the lessons: fashion_mnist (the default" in out
+    assert "shipped data set fashion_mnist: 10 classes; this profile uses 100 train" in out
+    assert "shipped data set emoji: 6 classes; this profile uses 60 train" in out
 
 
 def test_info_measures_speed_and_estimates_each_lesson(capsys, monkeypatch):
@@ -40,12 +42,12 @@ def test_a_bad_profile_is_one_clear_line_and_exit_code_2():
 
 def test_lesson_estimates_scale_with_speed_and_never_invent_a_missing_reference_time():
     from tl_kit.info import estimate_lessons
-    from tl_kit.lessons import LESSONS, REFERENCE_IMAGES_PER_S
+    from tl_kit.lessons import LESSONS, reference_images_per_s
     from tl_kit.profiles import PROFILES
 
     for name, profile in PROFILES.items():
-        same = estimate_lessons(profile, REFERENCE_IMAGES_PER_S[name])
-        half = estimate_lessons(profile, REFERENCE_IMAGES_PER_S[name] / 2)
+        same = estimate_lessons(profile, reference_images_per_s(name))
+        half = estimate_lessons(profile, reference_images_per_s(name) / 2)
         for lesson, at_reference, slower in zip(LESSONS, same, half):
             seconds = lesson.reference_seconds.get(name)
             if seconds is None:

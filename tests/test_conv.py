@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tl_kit import conv
-from tl_kit.errors import ShapeError
+from tl_kit.errors import OptionError, ShapeError
 
 to_np = keras.ops.convert_to_numpy
 
@@ -70,18 +70,18 @@ def test_same_padding_puts_the_odd_zero_after():
     assert conv.same_padding(7, 3, 1) == (1, 1)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: conv.conv2d(np.ones((5, 5)), np.ones((3, 3, 1, 1))), "image \\(H, W, C_in\\)"),
-    (lambda: conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3))), "k\\[:, :, None, None\\]"),
-    (lambda: conv.conv2d(np.ones((5, 5, 3)), np.ones((3, 3, 1, 2))), "1 input channel"),
-    (lambda: conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1, 2)), b=np.ones(3)), "one bias per filter"),
-    (lambda: conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1, 1)), stride=0), "stride must be"),
-    (lambda: conv.conv2d(np.ones((2, 2, 1)), np.ones((3, 3, 1, 1))), "does not fit"),
-    (lambda: conv.pool2d(np.ones((4, 4, 1)), padding="full"), "'valid' or 'same'"),
-    (lambda: conv.pool2d(np.ones((4, 4, 1)), mode="median"), "'max' or 'avg'"),
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: conv.conv2d(np.ones((5, 5)), np.ones((3, 3, 1, 1))), ShapeError, "image \\(H, W, C_in\\)"),
+    (lambda: conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3))), ShapeError, "k\\[:, :, None, None\\]"),
+    (lambda: conv.conv2d(np.ones((5, 5, 3)), np.ones((3, 3, 1, 2))), ShapeError, "1 input channel"),
+    (lambda: conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1, 2)), b=np.ones(3)), ShapeError, "one bias per filter"),
+    (lambda: conv.conv2d(np.ones((2, 2, 1)), np.ones((3, 3, 1, 1))), ShapeError, "does not fit"),
+    (lambda: conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1, 1)), stride=0), OptionError, "stride must be"),
+    (lambda: conv.pool2d(np.ones((4, 4, 1)), padding="full"), OptionError, "'valid' or 'same'"),
+    (lambda: conv.pool2d(np.ones((4, 4, 1)), mode="median"), OptionError, "'max' or 'avg'"),
 ])
-def test_bad_input_is_a_short_clear_error(call, match):
-    with pytest.raises(ShapeError, match=match):
+def test_bad_input_is_a_short_clear_error_of_the_class_that_names_it(call, error, match):
+    with pytest.raises(error, match=match):
         call()
 
 

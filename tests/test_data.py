@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import FASHION, copy_class_images
-from tl_kit.data import DataWarning, load_dataset, load_image_folder, take_per_class
+from tl_kit.data import DataWarning, load_dataset, load_image_folder, shipped_path, take_per_class
 from tl_kit.errors import DataError
 from tl_kit.profiles import PROFILES
 
@@ -60,7 +60,8 @@ def test_subsets_are_deterministic_per_seed():
 
 def test_gpu_profile_uses_every_shipped_image():
     ds = load_dataset(profile=PROFILES["gpu"], image_size=32)
-    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (3000, 500, 1000)
+    on_disk = tuple(len(list(FASHION.glob(f"{split}/*/*.png"))) for split in ("train", "val", "test"))
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == on_disk and min(on_disk) > 0
 
 
 def test_tl_kit_data_points_every_lesson_at_another_folder(class_folder, monkeypatch):
@@ -162,3 +163,35 @@ def test_take_per_class_grows_by_adding_images():
     assert np.bincount(labels[large]).tolist() == [10, 10, 10]
     with pytest.raises(DataError, match="fewer than the 25"):
         take_per_class(labels, 25)
+
+
+def test_the_emoji_set_loads_by_name_with_every_shipped_image_in_the_gpu_profile():
+    root = shipped_path("emoji")
+    ds = load_dataset("emoji", profile=PROFILES["gpu"], image_size=32)
+    assert ds.name == "emoji" and ds.class_names == sorted(p.name for p in (root / "train").iterdir())
+    on_disk = tuple(len(list(root.glob(f"{split}/*/*.png"))) for split in ("train", "val", "test"))
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == on_disk
+    for split in ("train", "val", "test"):
+        counts = ds.counts()[split]
+        assert counts.tolist() == [len(list((root / split / c).glob("*.png"))) for c in ds.class_names]
+
+
+def test_the_emoji_set_is_colour_and_the_same_arrays_twice():
+    a = load_dataset("emoji", profile=FAST)
+    b = load_dataset("emoji", profile=FAST)
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(a.split(split)[0], b.split(split)[0])
+        np.testing.assert_array_equal(a.split(split)[1], b.split(split)[1])
+    assert a.x_train.shape[1:] == (FAST.image_size, FAST.image_size, 3)
+    assert not np.array_equal(a.x_train[..., 0], a.x_train[..., 2])  # colour, not gray copied thrice
+    assert a.counts()["train"].min() == min(FAST.train_per_class, 10)  # the smallest class still has 10
+
+
+def test_tl_kit_data_can_name_the_emoji_set(monkeypatch):
+    monkeypatch.setenv("TL_KIT_DATA", "emoji")
+    assert load_dataset(profile=FAST).name == "emoji"
+
+
+def test_an_unknown_data_set_name_lists_the_shipped_ones():
+    with pytest.raises(DataError, match="fashion_mnist, emoji"):
+        load_dataset("emojis", profile=FAST)

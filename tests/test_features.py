@@ -5,7 +5,7 @@ import pytest
 
 from tl_kit import features as F
 from tl_kit.data import load_dataset
-from tl_kit.errors import ShapeError, TLKitError
+from tl_kit.errors import LayerError, OptionError, ShapeError
 from tl_kit.features import FeatureCache, extract_features
 from tl_kit.profiles import PROFILES
 from tl_kit.weights import load_vgg16
@@ -132,9 +132,9 @@ def test_unwritable_cache_folder_falls_back_to_memory(base, images, tmp_path, ca
 def test_bad_input_is_a_clear_error(base, images):
     with pytest.raises(ShapeError, match="RGB images"):
         extract_features(base, images[..., 0], cache=None)
-    with pytest.raises(TLKitError, match="no layer 'block9_pool'"):
+    with pytest.raises(LayerError, match="no layer 'block9_pool'"):
         extract_features(base, images, "block9_pool", cache=None)
-    with pytest.raises(ShapeError, match="pooling"):
+    with pytest.raises(OptionError, match="pooling"):
         extract_features(base, images, pooling="max", cache=None)
 
 

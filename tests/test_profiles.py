@@ -48,5 +48,26 @@ def test_profiles_scale_up_from_fast_to_gpu():
         assert max(p.label_counts) <= (p.train_per_class or 300)
 
 
-def test_gpu_available_answers_for_the_active_backend():
-    assert profiles.gpu_available() in (True, False)
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_gpu_available_asks_the_active_backend_for_its_devices(monkeypatch, backend):
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = [tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")]
+        monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: devices if kind == "GPU" else [])
+        assert profiles.gpu_available() is True
+        monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    else:
+        import jax
+
+        class Device:
+            def __init__(self, platform):
+                self.platform = platform
+
+        monkeypatch.setattr(jax, "devices", lambda: [Device("cpu"), Device("gpu")])
+        assert profiles.gpu_available() is True
+        monkeypatch.setattr(jax, "devices", lambda: [Device("cpu")])
+    assert profiles.gpu_available() is False

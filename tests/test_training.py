@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from tl_kit.callbacks import LiveCurves
-from tl_kit.errors import TLKitError
+from tl_kit.errors import TrainingError
 from tl_kit.models import build_head, feature_statistics, linear_classifier, small_cnn
 from tl_kit.reporting import compare, margin
-from tl_kit.training import ResultsTable, compile_classifier, fit_and_score, repeat_for_steps, trainable_params
+from tl_kit.training import (Result, ResultsTable, compile_classifier, fit_and_score, repeat_for_steps,
+                             trainable_params, typical_epoch_seconds)
 
 
 def blobs(n=60, dim=8, classes=3, seed=0):
@@ -32,12 +33,21 @@ def test_fit_and_score_learns_separable_data_and_records_it():
     x, y = blobs()
     result = fit_and_score("head", build_head((8,), 3, features=x), (x, y), (x, y), (x, y), epochs=20, batch_size=16)
     assert result.test_accuracy > 0.9 and result.epochs == 20
-    assert len(result.history["loss"]) == 20 and result.seconds_per_epoch > 0
+    assert len(result.history["loss"]) == len(result.epoch_seconds) == 20
+    assert result.seconds_per_epoch == typical_epoch_seconds(result.epoch_seconds) > 0
 
 
-def test_a_non_positive_learning_rate_is_refused():
-    with pytest.raises(TLKitError, match="positive"):
-        compile_classifier(linear_classifier((4, 4, 1), 2), learning_rate=0)
+def test_one_rule_for_seconds_per_epoch_the_median_after_the_compiling_first_epoch():
+    assert typical_epoch_seconds([9.0, 1.0, 3.0, 2.0]) == 2.0
+    assert typical_epoch_seconds([4.0]) == 4.0 and typical_epoch_seconds([]) is None
+    assert Result("a", 1, 10.0, 0.5, epochs=5).seconds_per_epoch == 2.0  # no epoch times: the average
+    assert Result("a", 1, 10.0, 0.5, epochs=3, epoch_seconds=[7.0, 1.0, 1.5]).seconds_per_epoch == 1.25
+
+
+@pytest.mark.parametrize("rate", [0, -1e-3, float("nan"), None])
+def test_a_learning_rate_that_is_not_a_positive_number_is_refused(rate):
+    with pytest.raises(TrainingError, match="positive number"):
+        compile_classifier(linear_classifier((4, 4, 1), 2), learning_rate=rate)
 
 
 def test_small_models_take_uint8_images():
@@ -53,18 +63,21 @@ def test_steps_budget_is_exact_whatever_the_training_set_size():
     assert len(ry) == 20 and np.bincount(ry).min() >= 6  # every example seen about equally often
     result = fit_and_score("few", build_head((8,), 3, features=x), (x, y), (x, y), (x, y), steps=30, batch_size=4)
     assert result.history["loss"] and len(result.history["loss"]) == 1 and result.epochs == round(30 * 4 / 9)
-    with pytest.raises(TLKitError, match="either epochs or steps"):
+    with pytest.raises(TrainingError, match="either epochs or steps, not both"):
         fit_and_score("both", build_head((8,), 3), (x, y), (x, y), (x, y), steps=3, epochs=3, batch_size=4)
+    with pytest.raises(TrainingError, match="not neither"):
+        fit_and_score("none", build_head((8,), 3), (x, y), (x, y), (x, y), batch_size=4)
 
 
 def test_results_table_text_and_html():
-    from tl_kit.training import Result
-
-    table = ResultsTable([Result("a", 10, 1.0, 0.5, 0.6, 2), Result("b", 20, 2.0, 0.7, 0.4, 2)])
+    table = ResultsTable([Result("a", 10, 1.0, 0.5, 0.6, 2), Result("b", 20, 2.0, 0.7, 0.4, 2),
+                          Result("c", 5, 1.0, 0.1)])
     text = str(table)
-    assert "method" in text and "60.0%" in text and "0.50" in text
+    assert "method" in text and "60.0%" in text and "0.50" in text and "—" in text  # c not scored on test
     assert "<table>" in table._repr_html_()
     assert table.best().method == "b" and table.by_method("a").trainable_params == 10
+    with pytest.raises(KeyError, match="rows: 'a', 'b', 'c'"):
+        table.by_method("d")
 
 
 def test_live_curves_records_quietly_outside_a_notebook():

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tl_kit.errors import ShapeError
-from tl_kit.widgets import UploadClassifier, classify_bytes
+from tl_kit.errors import ImageError
+from tl_kit.uploads import classify_bytes
+from tl_kit.widgets import UploadClassifier
 
 
 @pytest.fixture
@@ -46,5 +47,5 @@ def test_the_upload_widget_value_drives_it_and_the_name_is_never_a_path(classifi
 def test_a_file_that_is_not_an_image_gets_a_clear_message(classifier):
     assert classifier.classify(b"%PDF-1.4 not a picture", label="notes.pdf") is None
     assert "not an image" in classifier.error and "⚠" in classifier.message.value
-    with pytest.raises(ShapeError, match="PNG, JPEG"):
+    with pytest.raises(ImageError, match="PNG, JPEG"):
         classify_bytes(classifier.model, png_bytes()[:40], ["a", "b", "c"], 32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tl_kit import weights as W
-from tl_kit.errors import WeightsError
+from tl_kit.errors import OptionError, ShapeError, WeightsError
 from tl_kit.weights import load_vgg16, offline_weights_path, resolve_weights
 
 SHAPE = (32, 32, 3)
@@ -125,15 +125,15 @@ def test_network_probe_fails_fast_on_a_closed_port():
     assert time.perf_counter() - start < 2.5
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(weights="imagenet21k"), "must be"),
-    (dict(weights="offline", include_top=True), "no ImageNet classifier"),
-    (dict(weights=None, input_shape=(16, 16, 3)), "≥ 32"),
-    (dict(weights=None, input_shape=(32, 32, 1)), "3"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(weights="imagenet21k"), OptionError, "must be"),
+    (dict(weights="offline", include_top=True), WeightsError, "no ImageNet classifier"),
+    (dict(weights=None, input_shape=(16, 16, 3)), ShapeError, "≥ 32"),
+    (dict(weights=None, input_shape=(32, 32, 1)), ShapeError, "3"),
 ])
-def test_bad_arguments_are_clear_errors(kwargs, match):
+def test_bad_arguments_are_clear_errors(kwargs, error, match):
     kwargs.setdefault("input_shape", SHAPE)
-    with pytest.raises(WeightsError, match=match):
+    with pytest.raises(error, match=match):
         load_vgg16(verbose=False, **kwargs)
 
 
@@ -153,6 +153,6 @@ def test_offline_file_without_the_expected_layers_is_refused(tmp_path):
 def test_a_copy_of_the_offline_file_can_stand_in_for_the_package(tmp_path, monkeypatch):
     copy = tmp_path / "hed.weights.h5"
     copy.write_bytes(offline_weights_path().read_bytes())
-    monkeypatch.setenv(W.OFFLINE_ENV, str(copy))
+    monkeypatch.setenv("TL_KIT_OFFLINE_WEIGHTS", str(copy))
     model, source = load_vgg16("offline", input_shape=SHAPE, verbose=False)
     assert source.path == copy and model.get_layer("block2_conv1").get_weights()[0].shape == (3, 3, 64, 128)

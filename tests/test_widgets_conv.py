@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from tl_kit.errors import ShapeError
-from tl_kit.widgets import KERNELS, ConvExplorer, conv_view, draw_conv_view
+from tl_kit.errors import OptionError, ShapeError
+from tl_kit.conv import KERNELS, conv_view
+from tl_kit.plots import plot_conv_view
+from tl_kit.widgets import ConvExplorer
 
 
 @pytest.fixture
@@ -59,14 +61,16 @@ def test_conv_view_validates_its_input():
         conv_view(np.ones((8, 8)), np.ones((3, 3, 3)))
     with pytest.raises(ShapeError, match="grayscale"):
         conv_view(np.ones((8, 8, 3)), np.ones((3, 3)))
-    with pytest.raises(ShapeError, match="stride"):
+    with pytest.raises(OptionError, match="stride"):
         conv_view(np.ones((8, 8)), np.ones((3, 3)), stride=0)
+    with pytest.raises(OptionError, match="'max', 'avg' or 'none'"):
+        conv_view(np.ones((8, 8)), np.ones((3, 3)), pool="median")
     with pytest.raises(ShapeError):
         ConvExplorer({})
 
 
-def test_draw_has_one_panel_per_stage():
-    fig = draw_conv_view(conv_view(np.ones((8, 8)), KERNELS["identity"]))
+def test_plot_has_one_panel_per_stage():
+    fig = plot_conv_view(conv_view(np.ones((8, 8)), KERNELS["identity"]))
     assert len(fig.axes) == 3
-    fig = draw_conv_view(conv_view(np.ones((8, 8)), KERNELS["identity"], pool="none"))
+    fig = plot_conv_view(conv_view(np.ones((8, 8)), KERNELS["identity"], pool="none"))
     assert len(fig.axes) == 2

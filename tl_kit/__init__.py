@@ -1,28 +1,74 @@
 """tl-kit: the helper package behind the transfer-learning lessons in notebooks/.
 
 The lessons keep the code they teach (the conv loop, the freezing, the head) in the notebook;
-this package holds the plumbing: profiles, data, weights, plots, widgets, caches.
+this package holds the plumbing: profiles, data, weights, plots, widgets, caches. Every name a
+lesson uses can be imported from here, so a lesson has one import line:
 
     >>> import tl_kit
-    >>> profile = tl_kit.start()          # doctest: +SKIP  (prints what this runs on)
+    >>> profile = tl_kit.start()                                   # doctest: +SKIP
+    >>> from tl_kit import TransferModel, FINE_TUNE_BLOCK5         # doctest: +SKIP
+
+Names are imported from their modules on first use (the table below), so `import tl_kit` stays
+quick and does not load Keras or ipywidgets before a lesson needs them.
 """
 
+from __future__ import annotations
+
+import importlib
 import os as _os
 
 # Quiet TensorFlow's C++ start-up chatter for students; must happen before TensorFlow loads.
 # (oneDNN stays on: turning it off costs VGG16 about a third of its CPU speed.)
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .data import Dataset, load_dataset, load_image_folder  # noqa: E402
-from .errors import DataError, ProfileError, ShapeError, TLKitError, WeightsError  # noqa: E402
-from .notebook import start  # noqa: E402
-from .preprocessing import preprocess  # noqa: E402
-from .profiles import Profile, get_profile  # noqa: E402
-from .weights import WeightsSource, load_vgg16, resolve_weights  # noqa: E402
-
 __version__ = "0.1.0"
-__all__ = [
-    "Dataset", "DataError", "Profile", "ProfileError", "ShapeError", "TLKitError", "WeightsError",
-    "WeightsSource", "get_profile", "load_dataset", "load_image_folder", "load_vgg16", "preprocess",
-    "resolve_weights", "start",
-]
+
+#: module → the public names the lessons use from it.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "augment": ("augmentation_for", "light_augmentation", "rendering_augmentation"),
+    "callbacks": ("LiveCurves",),
+    "checks": ("check_conv2d", "check_max_pool", "check_number", "check_output_size", "check_softmax"),
+    "config": ("markdown_table",),
+    "conv": ("KERNELS", "conv2d", "conv_param_count", "conv_view", "cross_entropy", "dense_param_count",
+             "output_size", "pool2d", "softmax", "softmax_cross_entropy_grad"),
+    "data": ("Dataset", "DataWarning", "SHIPPED", "SPLITS", "load_dataset", "load_image_folder", "take_per_class"),
+    "datacheck": ("check_folder", "make_demo_folder"),
+    "errors": ("DataError", "FreezeError", "ImageError", "LayerError", "ModelFileError", "NotebookError",
+               "OptionError", "ProfileError", "ShapeError", "StaleCompileError", "TLKitError", "TrainingError",
+               "WeightsError"),
+    "features": ("extract_features",),
+    "info": ("check_environment", "estimate_lessons", "measure_vgg16_speed"),
+    "lessons": ("LESSONS", "reference_images_per_s"),
+    "freezing": ("FEATURE_EXTRACTION", "FINE_TUNE_BLOCK5", "FINE_TUNE_BLOCKS_4_5", "PRESETS", "Preset", "TRAIN_ALL",
+                 "layer_flops", "summarize"),
+    "models": ("build_head", "linear_classifier", "small_cnn"),
+    "notebook": ("show_code", "start"),
+    "plots": ("plot_by_layer", "plot_confused", "plot_confusion", "plot_counts", "plot_examples",
+              "plot_feature_maps", "plot_filters", "plot_activations", "plot_history", "plot_label_efficiency",
+              "plot_network", "plot_predictions", "plot_projection"),
+    "preprocessing": ("preprocess", "resize_batch"),
+    "profiles": ("PROFILES", "Profile", "get_profile"),
+    "reporting": ("compare", "margin"),
+    "runs": ("BestModelCheckpoint", "latest_run", "load_model", "new_run", "read_report", "write_report"),
+    "training": ("Result", "ResultsTable", "fit_and_score", "repeat_for_steps", "score", "trainable_params"),
+    "transfer": ("TransferModel", "suffix_model"),
+    "uploads": ("classify_bytes",),
+    "weights": ("WeightsSource", "load_vgg16", "resolve_weights"),
+    "widgets": ("ConvExplorer", "FreezeWidget", "UploadClassifier"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _EXPORTS:  # a module, e.g. tl_kit.config
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'tl_kit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

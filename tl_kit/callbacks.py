@@ -1,19 +1,18 @@
-"""A Keras callback that redraws loss and accuracy in the notebook while `fit` runs."""
+"""Keras callbacks of the lessons: curves redrawn while `fit` runs, and each epoch's wall time."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import keras
 import matplotlib.pyplot as plt
 
-ENV_VAR = "TL_KIT_LIVE_PLOTS"
+from . import config
 
 
 def _in_notebook() -> bool:
     """True inside a Jupyter kernel (not a plain script, a terminal IPython or a test run)."""
-    if os.environ.get(ENV_VAR, "").strip() == "0":
+    if not config.live_plots():
         return False
     try:
         from IPython import get_ipython
@@ -75,8 +74,7 @@ class LiveCurves(keras.callbacks.Callback):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall seconds of each epoch. The first epoch also traces and compiles the training step,
-    so `typical` is the median of the later ones when there are any."""
+    """Wall seconds of each epoch, in `seconds` (`Result.seconds_per_epoch` summarises them)."""
 
     def __init__(self):
         super().__init__()
@@ -87,10 +85,3 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
-
-    @property
-    def typical(self) -> float:
-        import numpy as np
-
-        later = self.seconds[1:] or self.seconds
-        return float(np.median(later)) if later else 0.0

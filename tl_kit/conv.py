@@ -12,19 +12,21 @@ row (at the bottom/right) and that average pooling ignores padded cells.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .errors import ShapeError
+from .errors import OptionError, ShapeError
 
 PADDINGS = ("valid", "same")
 
 
 def _check_stride_padding(stride: int, padding: str) -> None:
     if not isinstance(stride, (int, np.integer)) or isinstance(stride, bool) or stride < 1:
-        raise ShapeError(f"stride must be a whole number ≥ 1; got {stride!r}.")
+        raise OptionError(f"stride must be a whole number ≥ 1; got {stride!r}.")
     if padding not in PADDINGS:
-        raise ShapeError(f"padding must be 'valid' or 'same'; got {padding!r}.")
+        raise OptionError(f"padding must be 'valid' or 'same'; got {padding!r}.")
 
 
 def output_size(n: int, k: int, stride: int = 1, padding: str = "valid") -> int:
@@ -106,9 +108,9 @@ def pool2d(x: np.ndarray, size: int = 2, stride: int | None = None, padding: str
     stride = size if stride is None else stride
     _check_stride_padding(stride, padding)
     if not isinstance(size, (int, np.integer)) or size < 1:
-        raise ShapeError(f"pool size must be a whole number ≥ 1; got {size!r}.")
+        raise OptionError(f"pool size must be a whole number ≥ 1; got {size!r}.")
     if mode not in ("max", "avg"):
-        raise ShapeError(f"mode must be 'max' or 'avg'; got {mode!r}.")
+        raise OptionError(f"mode must be 'max' or 'avg'; got {mode!r}.")
     x = np.asarray(x, dtype=float)
     if x.ndim != 3:
         raise ShapeError(f"pool2d expects feature maps (H, W, C); got shape {x.shape}.")
@@ -146,3 +148,50 @@ def conv_param_count(kh: int, kw: int, c_in: int, c_out: int, bias: bool = True)
 def dense_param_count(n_in: int, n_out: int, bias: bool = True) -> int:
     """Weights of a dense layer: n_in·n_out, plus n_out biases."""
     return n_in * n_out + (n_out if bias else 0)
+
+
+#: Hand-made 3×3 kernels, each a classic of image processing.
+KERNELS: dict[str, np.ndarray] = {
+    "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], float),
+    "vertical edges (Sobel x)": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float),
+    "horizontal edges (Sobel y)": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], float),
+    "outline (Laplacian)": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float),
+    "blur (box)": np.full((3, 3), 1 / 9),
+    "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float),
+}
+
+
+@dataclass
+class ConvView:
+    """One pass of the explorer: the input, its feature map and the pooled map, with their shapes."""
+
+    image: np.ndarray
+    kernel: np.ndarray
+    feature_map: np.ndarray
+    pooled: np.ndarray | None
+    description: str
+
+
+def conv_view(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
+              pool: str = "max", pool_size: int = 2) -> ConvView:
+    """Convolve a grayscale image (H, W) with one 2-D kernel, then pool (pool="none" skips it).
+
+    >>> v = conv_view(np.zeros((28, 28)), KERNELS["sharpen"], stride=2)
+    >>> v.feature_map.shape, v.pooled.shape
+    ((13, 13), (6, 6))
+    """
+    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
+    if image.ndim != 2:
+        raise ShapeError(f"The explorer takes a grayscale image (H, W); got shape {image.shape}.")
+    if kernel.ndim != 2:
+        raise ShapeError(f"The kernel must be a 2-D array such as 3×3; got shape {kernel.shape}.")
+    if pool not in ("max", "avg", "none"):
+        raise OptionError(f"pool must be 'max', 'avg' or 'none'; got {pool!r}.")
+    fmap = conv2d(image[..., None], kernel[..., None, None], stride=stride, padding=padding)
+    pooled = None if pool == "none" else pool2d(fmap, pool_size, padding="valid", mode=pool)
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    text = (f"input {h}×{w} → conv {kh}×{kw}, stride {stride}, padding '{padding}' → "
+            f"feature map {fmap.shape[0]}×{fmap.shape[1]}")
+    if pooled is not None:
+        text += f" → {pool} pool {pool_size}×{pool_size} → {pooled.shape[0]}×{pooled.shape[1]}"
+    return ConvView(image, kernel, fmap[..., 0], None if pooled is None else pooled[..., 0], text)

@@ -1,4 +1,4 @@
-"""Loading images: the shipped Fashion-MNIST subset, or any folder of class subfolders.
+"""Loading images: the data sets that ship with the kit, or any folder of class subfolders.
 
 A teacher's own photos and the shipped set go through the same `load_image_folder`, so what a
 lesson does with Fashion-MNIST it does with a folder of cats and dogs. Bad input never ends in
@@ -20,14 +20,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import DataError
+from . import config
+from .errors import DataError, ImageError, OptionError
 from .preprocessing import pil_to_rgb, resize_rgb
 from .profiles import Profile, get_profile
 
-DATA_ROOT = Path(__file__).resolve().parent.parent / "data"
-#: Data sets that ship with the kit, by name.
-SHIPPED = {"fashion_mnist": DATA_ROOT / "fashion_mnist"}
-ENV_VAR = "TL_KIT_DATA"
+#: Data sets that ship with the kit, by name: each a folder under `config.shipped_data_dir()`
+#: (data/README.md says where each comes from). fashion_mnist: 10 kinds of clothing, grayscale;
+#: emoji: colour emoji in 6 kinds of object, split by emoji (test emojis never seen in training).
+SHIPPED = ("fashion_mnist", "emoji")
+#: The data set the lessons use when nothing else is asked for.
+DEFAULT_DATASET = "fashion_mnist"
 SPLITS = ("train", "val", "test")
 _SPLIT_ALIASES = {"train": ("train", "training"), "val": ("val", "valid", "validation"),
                   "test": ("test", "testing")}
@@ -75,7 +78,7 @@ class Dataset:
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(images, labels) of 'train', 'val' or 'test'."""
         if name not in SPLITS:
-            raise DataError(f"Unknown split {name!r}; use one of {', '.join(SPLITS)}.")
+            raise OptionError(f"Unknown split {name!r}; use one of {', '.join(SPLITS)}.")
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
     def counts(self) -> dict[str, np.ndarray]:
@@ -137,7 +140,7 @@ def list_class_folders(root: Path) -> dict[str, list[Path]]:
     root = Path(root)
     if not root.exists():
         raise DataError(f"The data folder {root} does not exist. Check the path "
-                        f"(or unset {ENV_VAR} to use the shipped Fashion-MNIST subset).")
+                        f"(or unset {config.SETTINGS['data'].env} to use the shipped data).")
     if not root.is_dir():
         raise DataError(f"{root} is a file, not a folder. Give a folder with one subfolder per class.")
     classes = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p))
@@ -158,14 +161,14 @@ def list_class_folders(root: Path) -> dict[str, list[Path]]:
 
 
 def read_image(path: Path, image_size: int) -> np.ndarray:
-    """Read one image file as a (size, size, 3) uint8 RGB array; raises DataError if unreadable."""
+    """Read one image file as a (size, size, 3) uint8 RGB array; raises ImageError if unreadable."""
     try:
         with Image.open(path) as image:
             image.load()  # decode now: a truncated file fails here, not later
             image = ImageOps.exif_transpose(image)
             return resize_rgb(pil_to_rgb(image), image_size)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"{path} is not a readable image ({err}).") from err
+        raise ImageError(f"{path} is not a readable image ({err}): replace or remove the file.") from err
 
 
 def _warn_skipped(skipped: list[tuple[Path, str]], root: Path) -> None:
@@ -191,7 +194,7 @@ def _read_files(files: list[tuple[Path, int]], image_size: int, root: Path) -> I
             continue
         try:
             images.append(read_image(path, image_size))
-        except DataError as err:
+        except ImageError as err:
             skipped.append((path, str(err.__cause__ or err)))
             continue
         labels.append(label)
@@ -271,17 +274,28 @@ def _split_files(files: dict[str, list[Path]], seed: int) -> dict[str, dict[str,
     return split
 
 
-def resolve_data_root(name_or_path: str | os.PathLike | None = None) -> tuple[str, Path]:
-    """Where the lessons' data comes from: an explicit argument, else $TL_KIT_DATA, else the shipped set.
+def shipped_path(name: str) -> Path:
+    """The folder of a shipped data set ("fashion_mnist", ...), wherever the kit is installed."""
+    if name not in SHIPPED:
+        raise DataError(f"No shipped data set {name!r}; the kit ships {', '.join(SHIPPED)}.")
+    root = config.shipped_data_dir() / name
+    if not root.is_dir():
+        raise DataError(f"The shipped data set {name!r} is missing from {root.parent}. Reinstall the kit, or set "
+                        f"{config.SETTINGS['shipped_data'].env} to the folder that holds {name}/.")
+    return root
 
-    A name is a shipped set ("fashion_mnist") or an online one ("tf_flowers", "cats_vs_dogs":
+
+def resolve_data_root(name_or_path: str | os.PathLike | None = None) -> tuple[str, Path]:
+    """Where the lessons' data comes from: an explicit argument, else $TL_KIT_DATA, else the default set.
+
+    A name is a shipped set (SHIPPED) or an online one ("tf_flowers", "cats_vs_dogs":
     downloaded once, see tl_kit.online); anything else is a folder path.
     """
     from .online import ONLINE, online_root
 
-    chosen = name_or_path if name_or_path is not None else os.environ.get(ENV_VAR) or "fashion_mnist"
+    chosen = name_or_path if name_or_path is not None else config.data_choice() or DEFAULT_DATASET
     if isinstance(chosen, str) and chosen in SHIPPED:
-        return chosen, SHIPPED[chosen]
+        return chosen, shipped_path(chosen)
     if isinstance(chosen, str) and chosen in ONLINE:
         return chosen, online_root(chosen)
     root = Path(chosen).expanduser()
@@ -297,7 +311,8 @@ def load_dataset(name_or_path: str | os.PathLike | None = None, profile: Profile
     """Load a train/val/test data set sized by the profile.
 
     Args:
-        name_or_path: "fashion_mnist" (shipped), or a folder holding either train/ val/ test/
+        name_or_path: a shipped set ("fashion_mnist", "emoji"), an online one ("tf_flowers",
+            "cats_vs_dogs"), or a folder holding either train/ val/ test/
             subfolders of class folders (val may be missing: it is split off train), or class
             folders directly (split 70/15/15, seeded and stratified). None: $TL_KIT_DATA if set,
             else the shipped set.

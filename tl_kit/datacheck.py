@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import IMAGE_SUFFIXES, SHIPPED, _find_split_folders, list_class_folders, read_image
+from .data import IMAGE_SUFFIXES, _find_split_folders, list_class_folders, read_image, shipped_path
 
 
 @dataclass
@@ -97,7 +97,7 @@ def make_demo_folder(dest: str | Path, classes: tuple[str, ...] = ("ankle_boot",
         shutil.rmtree(dest)
     rng = np.random.default_rng(seed)
     for name in classes:
-        files = sorted((SHIPPED["fashion_mnist"] / "train" / name).glob("*.png"))
+        files = sorted((shipped_path("fashion_mnist") / "train" / name).glob("*.png"))
         (dest / name).mkdir(parents=True)
         for i in rng.choice(len(files), size=min(per_class, len(files)), replace=False):
             shutil.copy(files[i], dest / name / files[i].name)

@@ -17,7 +17,7 @@ import json
 import re
 from pathlib import Path
 
-from .errors import TLKitError
+from .errors import NotebookError
 
 BEGIN, END = "# >>> answer", "# <<< answer"
 PLACEHOLDER = 'raise NotImplementedError("Exercise: write your code here")'
@@ -41,10 +41,10 @@ def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Pa
     """
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise TLKitError(f"No notebook at {notebook}.")
+        raise NotebookError(f"No notebook at {notebook}.")
     out = Path(out) if out else notebook.with_name(notebook.stem + "_exercises.ipynb")
     if out.resolve() == notebook.resolve():
-        raise TLKitError("The student copy must not overwrite the lesson itself: choose another --out.")
+        raise NotebookError("The student copy must not overwrite the lesson itself: choose another --out.")
     nb = json.loads(notebook.read_text())
     blanked = 0
     for cell in nb["cells"]:
@@ -55,6 +55,6 @@ def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Pa
         cell["source"] = source.splitlines(keepends=True)
         cell["outputs"], cell["execution_count"] = [], None
     if not blanked:
-        raise TLKitError(f"{notebook} has no answer blocks (lines '{BEGIN}' … '{END}') to blank.")
+        raise NotebookError(f"{notebook} has no answer blocks (lines '{BEGIN}' … '{END}') to blank.")
     out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return out

@@ -25,16 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ShapeError, TLKitError
+from . import config
+from .errors import LayerError, OptionError, ShapeError
 from .preprocessing import preprocess
 
-CACHE_ENV = "TL_KIT_CACHE"
 FORMAT_VERSION = 1
 
 
 def cache_root() -> Path:
     """The kit's cache folder: $TL_KIT_CACHE, else ~/.cache/tl-kit."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "tl-kit").expanduser()
+    return config.cache_dir()
 
 
 def _digest(parts) -> str:
@@ -162,7 +162,7 @@ def feature_model(base, layers: list[str], pooling: str | None = None):
             out = base.get_layer(name).output
         except ValueError as err:
             names = ", ".join(layer.name for layer in base.layers[1:])
-            raise TLKitError(f"The model has no layer {name!r}. Its layers: {names}.") from err
+            raise LayerError(f"The model has no layer {name!r}. Its layers: {names}.") from err
         outputs.append(keras.layers.GlobalAveragePooling2D(name=f"{name}_gap")(out) if pooling == "avg" else out)
     return keras.Model(base.input, outputs)
 
@@ -203,7 +203,7 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ShapeError(f"extract_features expects RGB images (N, H, W, 3); got {images.shape}.")
     if pooling not in (None, "avg"):
-        raise ShapeError(f"pooling must be None or 'avg'; got {pooling!r}.")
+        raise OptionError(f"pooling must be None or 'avg'; got {pooling!r}.")
     cache = default_cache() if cache == "default" else cache
     model = feature_model(base, names, pooling)
     keys, found = {}, {n: None for n in names}

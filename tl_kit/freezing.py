@@ -1,135 +1,116 @@
-"""Choosing which layers train: the vocabulary of lesson 03.
+"""Choosing which layers train: the vocabulary of lesson 03, as plain functions over a model.
 
-    model = build_classifier(base, head)          # VGG16's conv base and a head, as one model
-    freeze(model, up_to="block4_pool")            # freeze blocks 1–4, train block 5 and the head
-    freeze(model, train=["block5_conv3", "head"]) # or name exactly what trains
-    freeze(model, preset="fine-tune blocks 4–5")  # or use a preset
+`TransferModel` (tl_kit.transfer) is what a lesson calls: `freeze_to("block4_pool")`,
+`unfreeze()`, `train_only([...])`, `use_preset(FINE_TUNE_BLOCK5)`. This module holds what those
+share and what the freeze widget previews before anything changes: the presets, the plan of
+which layers a choice trains (`plan`), and what a choice costs (`summarize`, `step_cost`).
 
-`freeze` sets every layer's `trainable` flag *and recompiles*, because in Keras a change to
-`trainable` takes effect only when the model is compiled again: on TensorFlow, unfreezing after
-`fit` without recompiling is silently ignored; on JAX, `fit` fails about optimizer variables.
-The kit records what was compiled, and `check_compiled` (called by `tl_kit.training` before
-every fit) raises if someone changed a flag by hand without recompiling: the classic
-"fine-tuning that never unfroze anything" becomes a loud error.
+    >>> FINE_TUNE_BLOCK5.id, FINE_TUNE_BLOCK5.label, FINE_TUNE_BLOCK5.up_to
+    ('fine_tune_block5', 'fine-tune block 5', 'block4_pool')
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 
-from .errors import TLKitError
+from .errors import FreezeError
 
+#: The name the kit gives the new classifier head inside a transfer model.
 HEAD = "head"
-#: Preset name → the last frozen layer (None: nothing frozen).
-PRESETS: dict[str, str | None] = {
-    "feature extraction: freeze the whole base": "block5_pool",
-    "fine-tune block5": "block4_pool",
-    "fine-tune blocks 4–5": "block3_pool",
-    "train everything": None,
-}
 
 
-class FreezeError(TLKitError, ValueError):
-    """A freezing choice that cannot work; the model is left as it was."""
+@dataclass(frozen=True)
+class Preset:
+    """A named freezing choice: `id` (an identifier to type), `label` (words for a table or a
+    button) and `up_to`, the last frozen layer (None: nothing is frozen)."""
+
+    id: str
+    label: str
+    up_to: str | None
+
+    def __str__(self) -> str:
+        return self.label
 
 
-class StaleCompileError(TLKitError, RuntimeError):
-    """`trainable` flags changed after compile: the change would be ignored (TensorFlow) or fail (JAX)."""
+FEATURE_EXTRACTION = Preset("feature_extraction", "feature extraction: freeze the whole base", "block5_pool")
+FINE_TUNE_BLOCK5 = Preset("fine_tune_block5", "fine-tune block 5", "block4_pool")
+FINE_TUNE_BLOCKS_4_5 = Preset("fine_tune_blocks_4_5", "fine-tune blocks 4–5", "block3_pool")
+TRAIN_ALL = Preset("train_all", "train everything", None)
+#: Preset id → Preset, from the most frozen to the least.
+PRESETS: dict[str, Preset] = {p.id: p for p in (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5, TRAIN_ALL)}
 
 
-def build_classifier(base, head, name: str = "vgg16_classifier"):
-    """One model: the base's layers, each under its own name so `freeze` can address it, then the
-    head as one layer (build it with name="head"). It shares its layers and weights with `base`
-    and `head`: training one trains the other."""
-    import keras
+def get_preset(preset: Preset | str) -> Preset:
+    """A Preset, given itself or its id; FreezeError with the closest id for anything else.
 
-    return keras.Model(base.input, head(base.output), name=name)
+    >>> get_preset("train_all").label
+    'train everything'
+    """
+    if isinstance(preset, Preset):
+        return preset
+    if preset in PRESETS:
+        return PRESETS[preset]
+    by_label = {p.label: p.id for p in PRESETS.values()}
+    guess = difflib.get_close_matches(str(preset), list(PRESETS) + list(by_label), n=1, cutoff=0.5)
+    hint = f" Did you mean {by_label.get(guess[0], guess[0])!r}?" if guess else ""
+    raise FreezeError(f"Unknown preset {preset!r}.{hint} Presets (by id): "
+                      + ", ".join(f"{p.id!r} ({p.label})" for p in PRESETS.values()) + ".")
 
 
 def unit_layers(model) -> list:
-    """The layers `freeze` works on, input to output (the input layer excluded)."""
+    """The layers freezing works on, input to output (the input layer excluded)."""
     return [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
 
 
-def _names(model) -> list[str]:
+def layer_names(model) -> list[str]:
+    """Names of `unit_layers(model)`, in order."""
     return [layer.name for layer in unit_layers(model)]
 
 
-def plan(model, up_to: str | None = "", train: Iterable[str] | None = None, preset: str | None = None) -> set[str]:
-    """The set of layer names that will train, for one of the three ways of saying it.
+def block_of(name: str) -> str:
+    """The block a layer belongs to: 'block3_conv2' → 'block3'; any other layer (the head) is its own."""
+    return name.split("_")[0] if name.startswith("block") else name
 
-    Raises FreezeError for an unknown layer or preset, an empty selection, or a selection in
-    which no layer has weights to train.
+
+def layers_after(model, up_to: str | None) -> set[str]:
+    """The layers after `up_to` (all of them for None): what trains when everything up to it is frozen."""
+    names = layer_names(model)
+    if up_to is None:
+        return set(names)
+    if up_to not in names:
+        raise FreezeError(f"Unknown layer {up_to!r}. The model's layers: {', '.join(names)}.")
+    return set(names[names.index(up_to) + 1:])
+
+
+def plan(model, trainable: Iterable[str]) -> set[str]:
+    """Check a choice of trainable layers against the model and return it as a set.
+
+    Raises FreezeError for an unknown layer, or for a choice in which no layer has weights to
+    train, before anything changes.
     """
-    names = _names(model)
-    given = [up_to != "", train is not None, preset is not None]
-    if sum(given) != 1:
-        raise FreezeError("Say what to freeze in exactly one way: up_to='block4_pool', train=[layer names], "
-                          "or preset=one of " + ", ".join(repr(p) for p in PRESETS) + ".")
-    if preset is not None:
-        if preset not in PRESETS:
-            raise FreezeError(f"Unknown preset {preset!r}. Presets: {', '.join(repr(p) for p in PRESETS)}.")
-        up_to = PRESETS[preset]
-    if train is not None:
-        train = [train] if isinstance(train, str) else list(train)
-        unknown = [n for n in train if n not in names]
-        if unknown:
-            raise FreezeError(f"Unknown layer(s) {unknown}. The model's layers: {', '.join(names)}.")
-        chosen = set(train)
-    elif up_to is None:
-        chosen = set(names)
-    else:
-        if up_to not in names:
-            raise FreezeError(f"Unknown layer {up_to!r} for up_to. The model's layers: {', '.join(names)}.")
-        chosen = set(names[names.index(up_to) + 1:])
-    with_weights = [n for n in chosen if model.get_layer(n).weights]
-    if not with_weights:
+    chosen = {trainable} if isinstance(trainable, str) else set(trainable)
+    names = layer_names(model)
+    unknown = sorted(chosen - set(names))
+    if unknown:
+        raise FreezeError(f"Unknown layer(s) {unknown}. The model's layers: {', '.join(names)}.")
+    if not any(model.get_layer(n).weights for n in chosen):
         raise FreezeError("That choice leaves nothing to train (no selected layer has weights): unfreeze at least "
                           "the head. The model was left as it was.")
     return chosen
 
 
-def freeze(model, up_to: str | None = "", *, train: Iterable[str] | None = None, preset: str | None = None,
-           learning_rate: float = 1e-3) -> "FreezeSummary":
-    """Freeze layers, train the rest, and recompile with Adam at `learning_rate`.
-
-    Say what trains in one way: `up_to` (the last frozen layer; None freezes nothing), `train`
-    (the names of the layers that train), or `preset` (a key of PRESETS). Everything is checked
-    before any flag changes, so a bad choice leaves the model as it was.
-
-    >>> freeze(model, up_to="block4_pool", learning_rate=1e-5)   # doctest: +SKIP
-    trainable 2,895,370 · frozen 12,354,880 · one step costs ~52% of training everything
-    """
-    from .training import compile_classifier
-
-    if not learning_rate > 0:
-        raise FreezeError(f"The learning rate must be positive; got {learning_rate}. Fine-tuning uses a small "
-                          "one, such as 1e-5.")
-    chosen = plan(model, up_to, train, preset)
+def frozen_prefix(model) -> str | None:
+    """The last layer before the first layer with trainable weights (None: the first layer trains)."""
+    last = None
     for layer in unit_layers(model):
-        layer.trainable = layer.name in chosen
-    compile_classifier(model, learning_rate)
-    model._tl_kit_compiled = _trainable_ids(model)
-    model._tl_kit_learning_rate = learning_rate
-    return summarize(model)
-
-
-def _trainable_ids(model) -> frozenset[int]:
-    return frozenset(id(w) for w in model.trainable_weights)
-
-
-def check_compiled(model) -> None:
-    """Raise StaleCompileError if trainable flags changed since `freeze` compiled the model."""
-    compiled = getattr(model, "_tl_kit_compiled", None)
-    if compiled is not None and compiled != _trainable_ids(model):
-        raise StaleCompileError(
-            "Some layers' `trainable` flags changed after the model was compiled; Keras would ignore that "
-            "change (TensorFlow) or fail (JAX). Use tl_kit.freezing.freeze(model, ...), which sets the flags "
-            "and recompiles, before training."
-        )
+        if layer.trainable and layer.weights:
+            return last
+        last = layer.name
+    return last
 
 
 def layer_flops(model) -> dict[str, float]:
@@ -190,7 +171,7 @@ class FreezeSummary:
 
 def summarize(model, trainable: Iterable[str] | None = None) -> FreezeSummary:
     """Summarise the model's current flags, or the hypothetical choice `trainable` (the widget's preview)."""
-    names = [layer.name for layer in unit_layers(model)]
+    names = layer_names(model)
     chosen = set(trainable) if trainable is not None else {n for n in names if model.get_layer(n).trainable}
     count = {n: int(sum(np.prod(w.shape) for w in model.get_layer(n).weights)) for n in names}
     on = sum(count[n] for n in names if n in chosen)

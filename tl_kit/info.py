@@ -8,14 +8,14 @@ by a two-second VGG16 speed test on this machine).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import config
 from .errors import TLKitError
-from .lessons import LESSONS, REFERENCE_IMAGES_PER_S
+from .lessons import LESSONS, reference_images_per_s
 from .profiles import Profile, get_profile
 
 
@@ -48,7 +48,7 @@ class LessonEstimate:
 
 def estimate_lessons(profile: Profile, images_per_s: float) -> list[LessonEstimate]:
     """Each lesson's reference time for this profile, scaled by this machine's measured speed."""
-    factor = REFERENCE_IMAGES_PER_S[profile.name] / max(images_per_s, 1e-6)
+    factor = reference_images_per_s(profile.name) / max(images_per_s, 1e-6)
     estimates = []
     for lesson in LESSONS:
         seconds = lesson.reference_seconds.get(profile.name)
@@ -58,7 +58,7 @@ def estimate_lessons(profile: Profile, images_per_s: float) -> list[LessonEstima
 
 def report(profile: Profile | None = None, measure: bool = True) -> str:
     """The whole environment report, as text (what 00_start_here shows)."""
-    from .data import load_dataset, resolve_data_root
+    from .data import SHIPPED, load_dataset, resolve_data_root
     from .notebook import describe_profile, runtime_summary
     from .weights import resolve_weights
 
@@ -70,16 +70,21 @@ def report(profile: Profile | None = None, measure: bool = True) -> str:
         lines.append(f"VGG16 weights: PROBLEM — {err}")
     try:
         name, root = resolve_data_root()
-        source = "from $TL_KIT_DATA" if os.environ.get("TL_KIT_DATA") else "shipped with the kit"
-        dataset = load_dataset(profile=profile)
-        lines.append(f"data: {name} ({source}, {root}): {dataset.num_classes} classes; this profile uses "
-                     f"{len(dataset.y_train)} train / {len(dataset.y_val)} val / {len(dataset.y_test)} test images")
+        source = f"from ${config.SETTINGS['data'].env}" if config.data_choice() else "the default"
+        lines.append(f"data for the lessons: {name} ({source}, {root})")
     except TLKitError as err:
         lines.append(f"data: PROBLEM — {err}")
+    for name in SHIPPED:
+        try:
+            dataset = load_dataset(name, profile=profile)
+            lines.append(f"  shipped data set {name}: {dataset.num_classes} classes; this profile uses "
+                         f"{len(dataset.y_train)} train / {len(dataset.y_val)} val / {len(dataset.y_test)} test images")
+        except TLKitError as err:
+            lines.append(f"  shipped data set {name}: PROBLEM — {err}")
     if measure:
         speed = measure_vgg16_speed(profile.image_size)
         lines.append(f"VGG16 forward here: {speed:.0f} images/s at {profile.image_size} px "
-                     f"(reference machine: {REFERENCE_IMAGES_PER_S[profile.name]:.0f})")
+                     f"(reference machine: {reference_images_per_s(profile.name):.0f})")
         lines.append("estimated time per lesson in this profile:")
         for est in estimate_lessons(profile, speed):
             lines.append(f"  {est.notebook:<32} {est.text}  {est.title}")

@@ -1,44 +1,62 @@
 """The lessons, and how long each took on the reference machines.
 
-Times are wall seconds of a whole notebook run top to bottom: for `fast` and `cpu` by
-`benchmarks/run.py` (nbclient) on a 2-core CPU machine (benchmarks/results.json, 2026-11-26);
-for `gpu` by `make gpu-check` on one NVIDIA H100 with Keras' JAX backend (None: not timed
-there, and `tl_kit.info` says so instead of guessing). `REFERENCE_IMAGES_PER_S` is VGG16's
-forward speed at each profile's image size on the same machines — for `fast` and `cpu` measured
-with `tl_kit.info.measure_vgg16_speed`, as 00_start_here measures it — so `tl_kit.info` can
-scale the times to the student's machine.
+The times are measured, never typed in: `benchmarks/run.py` writes the fast and cpu profiles'
+whole-notebook wall seconds into `lesson_times.json` beside this file, and `make gpu-check`
+the gpu profile's. `tl_kit.info` scales them to the student's machine by VGG16's forward speed
+(`reference_images_per_s`). A lesson never timed in a profile has None there, and `tl_kit.info`
+says so instead of guessing.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+TIMES_FILE = Path(__file__).resolve().parent / "lesson_times.json"
 
 
 @dataclass(frozen=True)
 class Lesson:
+    """One notebook: its file name and its title."""
+
     notebook: str
     title: str
-    reference_seconds: dict[str, float | None]
+
+    @property
+    def reference_seconds(self) -> dict[str, float | None]:
+        """Wall seconds per profile on the reference machines (None: not timed)."""
+        return read_times()["seconds"].get(self.notebook, {})
 
 
 LESSONS = (
-    Lesson("00_start_here.ipynb", "Start here: check your environment",
-           {"fast": 7, "cpu": 7, "gpu": 15}),
-    Lesson("01_conv_pool_softmax.ipynb", "Conv → pool → softmax, by hand and by Keras",
-           {"fast": 8, "cpu": 8, "gpu": 33}),
-    Lesson("02_feature_extraction.ipynb", "VGG16 as a frozen feature extractor",
-           {"fast": 55, "cpu": 278, "gpu": None}),
-    Lesson("03_fine_tuning.ipynb", "Fine-tuning VGG16: which layers to freeze",
-           {"fast": 51, "cpu": 438, "gpu": 299}),
-    Lesson("04_your_own_images.ipynb", "Your own images, start to finish",
-           {"fast": 11, "cpu": 13, "gpu": None}),
+    Lesson("00_start_here.ipynb", "Start here: check your environment"),
+    Lesson("01_conv_pool_softmax.ipynb", "Conv → pool → softmax, by hand and by Keras"),
+    Lesson("02_feature_extraction.ipynb", "VGG16 as a frozen feature extractor"),
+    Lesson("03_fine_tuning.ipynb", "Fine-tuning VGG16: which layers to freeze"),
+    Lesson("04_your_own_images.ipynb", "Your own images, start to finish"),
 )
 
-#: VGG16 forward images/s at each profile's image size on the reference machines.
-REFERENCE_IMAGES_PER_S = {"fast": 240.0, "cpu": 110.0, "gpu": 5352.0}
+
+def read_times() -> dict:
+    """The contents of lesson_times.json."""
+    return json.loads(TIMES_FILE.read_text())
+
+
+def reference_images_per_s(profile: str) -> float:
+    """VGG16 forward images/s at `profile`'s image size on the reference machine."""
+    return float(read_times()["images_per_s"][profile])
+
+
+def record_times(profile: str, seconds: dict[str, float], images_per_s: float | None = None) -> None:
+    """Write measured lesson times (notebook → seconds) for one profile into lesson_times.json."""
+    times = read_times()
+    for notebook, value in seconds.items():
+        times["seconds"].setdefault(notebook, {})[profile] = round(float(value))
+    if images_per_s is not None:
+        times["images_per_s"][profile] = round(float(images_per_s), 1)
+    TIMES_FILE.write_text(json.dumps(times, indent=2, ensure_ascii=False) + "\n")
 
 
 def lesson_paths() -> list[Path]:

@@ -23,8 +23,10 @@ def build_head(input_shape: tuple[int, ...], num_classes: int, kind: str = "gap"
     """
     import keras
 
+    from .errors import OptionError
+
     if kind not in ("gap", "flatten"):
-        raise ValueError(f"kind must be 'gap' or 'flatten'; got {kind!r}")
+        raise OptionError(f"kind must be 'gap' (global average pooling) or 'flatten'; got {kind!r}.")
     inputs = keras.Input(input_shape)
     x = inputs
     if len(input_shape) == 3:

@@ -13,7 +13,7 @@ from matplotlib.ticker import PercentFormatter
 import numpy as np
 
 
-def show_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 6,
+def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 6,
                   title: str | None = None, seed: int = 0) -> plt.Figure:
     """A grid: one row per class, `per_class` random examples each, the class name on the left."""
     rng = np.random.default_rng(seed)
@@ -90,7 +90,7 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence
     return fig
 
 
-def show_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: dict[str, np.ndarray] | None = None,
+def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: dict[str, np.ndarray] | None = None,
                       title: str | None = None) -> plt.Figure:
     """The input, then one column per named feature map (its kernel drawn above it, if given)."""
     rows = 2 if kernels else 1
@@ -118,7 +118,7 @@ def show_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: d
     return fig
 
 
-def show_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure:
+def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure:
     """First-layer filters (kh, kw, 3, n) as small colour tiles, each scaled to its own range.
 
     VGG16 sees BGR images, so its filters' channel axis is reversed for display (bgr=True).
@@ -138,7 +138,7 @@ def show_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure
     return fig
 
 
-def show_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
+def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
     """For each named layer, its first `channels` feature maps of one image (H, W, C)."""
     fig, axes = plt.subplots(len(activations), channels, figsize=(channels * 1.2, len(activations) * 1.35),
                              squeeze=False)
@@ -182,7 +182,7 @@ def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Seque
     return fig
 
 
-def show_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
+def plot_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
                   n: int = 8, title: str = "The most confidently wrong test images") -> plt.Figure:
     """The n wrong predictions the model was surest of, with true and predicted class."""
     pred = probs.argmax(axis=1)
@@ -237,7 +237,7 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str)
     return _finish_accuracy_plot(fig, ax, title)
 
 
-def show_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
+def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
                      k: int = 3) -> plt.Figure:
     """Each image with its true class and the model's top-k classes and probabilities (green: right)."""
     n = len(images)
@@ -250,5 +250,68 @@ def show_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, 
         ax.set_title(f"true: {class_names[truth]}", fontsize=8)
         ax.text(0.5, -0.05, "\n".join(lines), transform=ax.transAxes, ha="center", va="top", fontsize=8,
                 color="green" if top[0] == truth else "red")
+    fig.tight_layout()
+    return fig
+
+
+def plot_conv_view(view) -> plt.Figure:
+    """Input, feature map and pooled map of a `tl_kit.conv.ConvView` side by side, each at its true pixel size."""
+    panels = [("input", view.image, "gray"), ("feature map", view.feature_map, "RdBu_r")]
+    if view.pooled is not None:
+        panels.append(("pooled", view.pooled, "RdBu_r"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
+    for ax, (title, data, cmap) in zip(axes, panels):
+        if cmap == "RdBu_r":  # centre the colours on 0: red positive, blue negative
+            limit = float(np.abs(data).max()) or 1.0
+            ax.imshow(data, cmap=cmap, vmin=-limit, vmax=limit)
+        else:
+            ax.imshow(data, cmap=cmap)
+        ax.set_title(f"{title}\n{data.shape[0]}×{data.shape[1]}")
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_network(model, trainable: set[str], title: str = "") -> plt.Figure:
+    """The network as a row of boxes, one per layer, height by its number of filters/units;
+    trainable layers orange, frozen layers blue-grey, pooling layers thin."""
+    from .freezing import block_of, unit_layers
+
+    layers = unit_layers(model)
+    fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(layers) + 2), 2.6))
+    x = 0.0
+    for layer in layers:
+        channels = layer.output.shape[-1] or 1
+        height = 0.4 + 1.6 * np.log2(channels) / np.log2(1024)
+        width = 0.25 if not layer.weights else 0.8
+        color = "#f28e2b" if layer.name in trainable and layer.weights else ("#c9d3df" if layer.weights else "#e8e8e8")
+        ax.add_patch(plt.Rectangle((x, -height / 2), width, height, color=color, ec="#555", lw=0.6))
+        x += width + 0.12
+    ax.set_xlim(-0.2, x)
+    ax.set_ylim(-1.3, 1.3)
+    ax.axis("off")
+    starts, x = {}, 0.0
+    for layer in layers:
+        starts.setdefault(block_of(layer.name), x)
+        x += (0.25 if not layer.weights else 0.8) + 0.12
+    for group, start in starts.items():
+        ax.text(start, -1.25, group, fontsize=8)
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")],
+              labels=["trainable", "frozen"], loc="upper right", fontsize=8, ncols=2)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_prediction(prediction, k: int = 3) -> plt.Figure:
+    """A `tl_kit.uploads.Prediction`: the picture as the model saw it, and its top-k probabilities."""
+    fig, (ax_image, ax_bars) = plt.subplots(1, 2, figsize=(6, 2.4), gridspec_kw={"width_ratios": [1, 1.6]})
+    ax_image.imshow(prediction.image)
+    ax_image.axis("off")
+    names, probs = zip(*prediction.top(k))
+    ax_bars.barh(range(len(names))[::-1], probs, color="#4e79a7")
+    ax_bars.set_yticks(range(len(names))[::-1], names)
+    ax_bars.set_xlim(0, 1)
+    ax_bars.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     fig.tight_layout()
     return fig

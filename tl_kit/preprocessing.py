@@ -8,6 +8,7 @@ Grayscale images (Fashion-MNIST) are repeated into three identical channels firs
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 from PIL import Image
 
@@ -43,10 +44,8 @@ def preprocess(images: np.ndarray) -> np.ndarray:
     >>> x.shape, x.dtype, round(float(x[0, 0, 0, 0]), 3)  # blue channel: 128 - 103.939
     ((1, 32, 32, 3), dtype('float32'), 24.061)
     """
-    from keras.applications import vgg16
-
     rgb = ensure_rgb(images).astype("float32")  # a copy: preprocess_input works in place
-    return np.ascontiguousarray(vgg16.preprocess_input(rgb))
+    return np.ascontiguousarray(keras.applications.vgg16.preprocess_input(rgb))
 
 
 def pil_to_rgb(image: Image.Image) -> Image.Image:
@@ -71,3 +70,15 @@ def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
     """Resize a batch (N, H, W[, C]) of uint8 images to (N, size, size, 3)."""
     images = ensure_rgb(np.asarray(images, dtype=np.uint8))
     return np.stack([resize_rgb(Image.fromarray(im), size) for im in images])
+
+
+class VGG16Preprocess(keras.layers.Layer):
+    """`preprocess` as a Keras layer, for models that take raw RGB pixels (0…255), e.g. behind an
+    augmentation layer that must see real colours: RGB → BGR, minus the ImageNet mean pixel."""
+
+    def call(self, images):
+        bgr = keras.ops.flip(keras.ops.cast(images, "float32"), axis=-1)
+        return bgr - keras.ops.convert_to_tensor(np.array(VGG16_MEAN_BGR, "float32"))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -14,12 +14,12 @@ variable `TL_KIT_PROFILE` overrides it:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
+from . import config
 from .errors import ProfileError
 
-ENV_VAR = "TL_KIT_PROFILE"
+ENV_VAR = config.SETTINGS["profile"].env
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def get_profile(name: str | None = None) -> Profile:
 
     Raises ProfileError, listing the valid names, for an unknown name.
     """
-    env_value = os.environ.get(ENV_VAR, "").strip().lower()
+    env_value = config.profile_name()
     if name is not None:
         chosen, reason = name.strip().lower(), "chosen in code"
     elif env_value:

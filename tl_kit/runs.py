@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
 from pathlib import Path
 
 import keras
 
-from .errors import TLKitError
-
-ENV_VAR = "TL_KIT_RUNS"
+from . import config
+from .errors import ModelFileError, TrainingError
 
 
 def runs_root() -> Path:
-    return Path(os.environ.get(ENV_VAR) or "runs").expanduser().resolve()
+    """The folder that holds run folders ($TL_KIT_RUNS, else runs/ beside the notebook)."""
+    return config.runs_dir()
 
 
 def new_run(name: str) -> Path:
@@ -53,7 +52,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None:
-            raise TLKitError(f"BestModelCheckpoint watches {self.monitor!r}, which fit does not report: "
+            raise TrainingError(f"BestModelCheckpoint watches {self.monitor!r}, which fit does not report: "
                              "pass validation data.")
         if value > self.best:
             self.best = float(value)
@@ -61,19 +60,20 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             self.saved_epochs.append(epoch)
 
 
-def load_model(path: str | Path):
+def load_model(path: str | Path, compile: bool = False):
     """Load a saved .keras model with safe mode on; a missing or damaged file is a clear error.
 
-    The model comes back uncompiled (its optimizer state is not restored): ready to predict; to
-    train it again, choose what trains with `tl_kit.freezing.freeze`, which compiles it.
+    By default the model comes back uncompiled, ready to predict. `TransferModel.load` asks for
+    the compiled model, whose optimizer remembers the learning rate it was trained with.
     """
     path = Path(path)
     if not path.is_file():
-        raise TLKitError(f"No saved model at {path}. Run the fine-tuning cell first (it saves the best model there).")
+        raise ModelFileError(f"No saved model at {path}. Run the training cell first (it saves the model there).")
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except (OSError, ValueError, KeyError) as err:
-        raise TLKitError(f"{path} cannot be loaded ({err}). It may be truncated: delete it and train again.") from err
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{path} cannot be loaded ({err}). It may be truncated: delete it and train "
+                             "again.") from err
 
 
 def write_report(folder: Path, **fields) -> Path:
@@ -88,7 +88,7 @@ def latest_run(root: str | Path | None = None) -> Path:
     root = Path(root) if root else runs_root()
     runs = sorted(p.parent for p in root.glob("*/best.keras"))
     if not runs:
-        raise TLKitError(f"No run with a saved model under {root}. Run the fine-tuning section first.")
+        raise ModelFileError(f"No run with a saved model under {root}. Run the fine-tuning section first.")
     return runs[-1]
 
 
@@ -98,4 +98,4 @@ def read_report(folder: str | Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise TLKitError(f"Cannot read {path} ({err}).") from err
+        raise ModelFileError(f"Cannot read {path} ({err}): run the cell that writes the report first.") from err

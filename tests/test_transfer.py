@@ -1,0 +1,329 @@
+"""TransferModel: what trains is exactly what was chosen, and compiled; the cached prefix trains
+the same model as the full pass; the state survives save and load; the freeze widget is a view."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tl_kit import (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5, PRESETS, TRAIN_ALL, TransferModel,
+                    build_head, load_vgg16)
+from tl_kit.data import load_dataset
+from tl_kit.errors import FreezeError, ModelFileError, StaleCompileError, TrainingError
+from tl_kit.features import FeatureCache, extract_features
+from tl_kit.freezing import step_cost, summarize, unit_layers
+from tl_kit.preprocessing import preprocess
+from tl_kit.profiles import PROFILES
+from tl_kit.runs import BestModelCheckpoint, latest_run, load_model, new_run, read_report, write_report
+from tl_kit.training import Result, score
+from tl_kit.transfer import suffix_model
+from tl_kit.widgets import FreezeWidget
+
+BLOCK5 = {"block5_conv1", "block5_conv2", "block5_conv3"}
+BLOCK4 = {"block4_conv1", "block4_conv2", "block4_conv3"}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset(profile=PROFILES["fast"])
+
+
+def make_model(seed: int = 0, classes: int = 10) -> TransferModel:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
+    return TransferModel(base, build_head((1, 1, 512), classes, name="head"))
+
+
+@pytest.fixture
+def tm():
+    return make_model(classes=4)
+
+
+def trains(tm: TransferModel) -> set[str]:
+    """The layers owning at least one of the weights the Keras model would train (not the flags)."""
+    paths = {w.path for w in tm.model.trainable_weights}
+    return {layer.name for layer in unit_layers(tm.model) if any(w.path in paths for w in layer.weights)}
+
+
+def test_a_new_transfer_model_starts_as_feature_extraction(tm):
+    assert trains(tm) == {"head"} and tm.preset is FEATURE_EXTRACTION and tm.learning_rate == 1e-3
+
+
+@pytest.mark.parametrize("preset, expected", [
+    (FEATURE_EXTRACTION, {"head"}),
+    (FINE_TUNE_BLOCK5, BLOCK5 | {"head"}),
+    (FINE_TUNE_BLOCKS_4_5, BLOCK5 | BLOCK4 | {"head"}),
+])
+def test_presets_train_exactly_their_layers(tm, preset, expected):
+    tm.use_preset(preset)
+    assert trains(tm) == expected and tm.preset is preset
+    tm.unfreeze()
+    tm.use_preset(preset.id)  # the same by its ASCII id
+    assert trains(tm) == expected
+
+
+def test_preset_ids_are_ascii_identifiers():
+    for key, preset in PRESETS.items():
+        assert key == preset.id and preset.id.isidentifier() and preset.id.isascii()
+
+
+def test_unfreeze_freeze_to_and_train_only_agree(tm):
+    tm.unfreeze()
+    assert len(tm.model.trainable_weights) == len(tm.model.weights) == 26 + 4  # 13 convs, two dense layers
+    assert tm.preset is TRAIN_ALL
+    by_layer = tm.freeze_to("block4_pool").trainable_params
+    by_names = tm.train_only(sorted(BLOCK5 | {"head"})).trainable_params
+    by_preset = tm.use_preset(FINE_TUNE_BLOCK5).trainable_params
+    assert by_layer == by_names == by_preset == 3 * (9 * 512 * 512 + 512) + 512 * 1024 + 1024 + 1024 * 4 + 4
+
+
+def test_freezing_recompiles_so_the_optimizer_sees_the_new_weights(tm):
+    x = np.random.default_rng(0).normal(size=(8, 32, 32, 3)).astype("float32")
+    y = np.arange(8) % 4
+    tm.model.fit(x, y, epochs=1, verbose=0)
+    before = tm.model.get_layer("block5_conv3").get_weights()[0].copy()
+    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-3)  # unfreeze *after* a fit
+    tm.model.fit(x, y, epochs=1, verbose=0)
+    assert not np.allclose(before, tm.model.get_layer("block5_conv3").get_weights()[0])
+    pretrained = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)[0]
+    assert np.array_equal(tm.model.get_layer("block4_conv3").get_weights()[0],
+                          pretrained.get_layer("block4_conv3").get_weights()[0])
+
+
+def test_no_kit_state_is_hidden_on_the_keras_model(tm):
+    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    assert not [name for name in vars(tm.model) if name.startswith("_tl_kit")]
+
+
+def test_changing_trainable_by_hand_after_compile_is_loud(tm):
+    tm.check_compiled()
+    tm.model.get_layer("block5_conv1").trainable = True
+    with pytest.raises(StaleCompileError, match="recompile"):
+        tm.check_compiled()
+    images = np.zeros((4, 32, 32, 3), np.uint8)
+    with pytest.raises(StaleCompileError):
+        tm.fit((images, np.arange(4)), (images, np.arange(4)), epochs=1, batch_size=4, cache=None)
+    tm.use_preset(FINE_TUNE_BLOCK5)  # the kit's way recompiles, and fit is allowed again
+    tm.check_compiled()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda tm: tm.use_preset("freeze everything"), "Unknown preset"),
+    (lambda tm: tm.use_preset("fine-tune blocks 4-5"), "Did you mean 'fine_tune_blocks_4_5'"),
+    (lambda tm: tm.train_only([]), "nothing to train"),
+    (lambda tm: tm.train_only(["block1_pool", "block5_pool"]), "nothing to train"),
+    (lambda tm: tm.freeze_to("head"), "nothing to train"),
+    (lambda tm: tm.freeze_to("block9_pool"), "Unknown layer 'block9_pool'"),
+    (lambda tm: tm.train_only(["block5_conv9"]), "Unknown layer"),
+])
+def test_bad_choices_are_refused_and_change_nothing(tm, call, match):
+    tm.use_preset(FINE_TUNE_BLOCK5)
+    before = [layer.trainable for layer in tm.model.layers]
+    with pytest.raises(FreezeError, match=match):
+        call(tm)
+    assert before == [layer.trainable for layer in tm.model.layers]
+    tm.check_compiled()
+
+
+@pytest.mark.parametrize("rate", [0, -1e-5, float("nan"), "fast"])
+def test_a_learning_rate_that_is_not_positive_is_refused_and_changes_nothing(tm, rate):
+    with pytest.raises(TrainingError, match="positive number"):
+        tm.unfreeze(learning_rate=rate)
+    assert trains(tm) == {"head"} and tm.learning_rate == 1e-3
+
+
+def test_step_cost_falls_as_more_of_the_prefix_freezes(tm):
+    costs = [summarize(tm.model, trainable=set(tm.use_preset(p).trainable)).relative_step_cost
+             for p in PRESETS.values()]
+    assert costs == sorted(costs) and costs[-1] == pytest.approx(1.0)
+    cached = step_cost(tm.model, BLOCK5 | {"head"}, cached_prefix=True)
+    assert cached < step_cost(tm.model, BLOCK5 | {"head"}) < 1.0
+
+
+def test_frozen_prefix_follows_the_freezing(tm):
+    for preset, boundary in [(FINE_TUNE_BLOCK5, "block4_pool"), (FINE_TUNE_BLOCKS_4_5, "block3_pool"),
+                             (FEATURE_EXTRACTION, "block5_pool"), (TRAIN_ALL, None)]:
+        tm.use_preset(preset)
+        assert tm.frozen_prefix == boundary
+    tm.train_only(["block3_conv1", "head"])
+    assert tm.frozen_prefix == "block2_pool" and tm.preset is None and tm.describe().startswith("custom")
+
+
+def test_suffix_on_cached_activations_predicts_what_the_whole_model_predicts(data, tmp_path):
+    tm = make_model()
+    tm.use_preset(FINE_TUNE_BLOCKS_4_5)
+    images = data.x_test[:16]
+    acts = extract_features(tm.model, images, "block3_pool", cache=FeatureCache(tmp_path), progress=False,
+                            verbose=False)
+    np.testing.assert_allclose(suffix_model(tm.model, "block3_pool").predict(acts, verbose=0), tm.predict(images),
+                               atol=1e-5)
+
+
+def test_cached_and_full_pass_fine_tuning_train_the_same_model(data, tmp_path):
+    train, val = data.split("train"), data.split("val")
+    results = {}
+    for use_cache in (True, False):
+        tm = make_model(seed=1)
+        tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+        run = tm.fit(train, val, epochs=2, batch_size=32, use_cache=use_cache, cache=FeatureCache(tmp_path))
+        results[use_cache] = (tm.predict(data.x_test), run)
+    np.testing.assert_allclose(results[True][0], results[False][0], atol=2e-3)
+    cached, full = results[True][1], results[False][1]
+    assert "cached prefix" in cached.mode and cached.cache_seconds > 0
+    assert "full forward" in full.mode and full.cache_seconds == 0
+
+
+def test_fit_returns_the_same_result_type_as_the_baselines(data):
+    tm = make_model()
+    run = tm.fit(data.split("train"), data.split("val"), data.split("test"), epochs=3, batch_size=32, cache=None)
+    assert isinstance(run, Result) and run.method == FEATURE_EXTRACTION.label
+    assert run.epochs == 3 and len(run.epoch_seconds) == 3 and len(run.history["val_accuracy"]) == 3
+    assert run.seconds_per_epoch == pytest.approx(float(np.median(run.epoch_seconds[1:])))
+    assert run.val_accuracy == pytest.approx(tm.score(*data.split("val"), cache=None))
+    assert run.test_accuracy == pytest.approx(tm.score(*data.split("test"), cache=None))
+    assert run.trainable_params == tm.summary().trainable_params
+
+
+def test_early_stopping_ends_the_run_and_the_result_counts_the_epochs_run(data):
+    import keras
+
+    tm = make_model()
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=0, min_delta=1.0)
+    run = tm.fit(data.split("train"), data.split("val"), epochs=10, batch_size=32, callbacks=[stop], cache=None)
+    assert run.epochs == len(run.epoch_seconds) == 2  # the second epoch cannot improve by 100 points
+
+
+def test_the_prefix_cache_is_recomputed_when_freezing_data_or_weights_change(data, tmp_path):
+    cache = FeatureCache(tmp_path)
+    tm = make_model()
+    train, val = data.split("train"), data.split("val")
+    tm.use_preset(FINE_TUNE_BLOCK5)
+    tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
+    assert cache.misses == 2  # train and val activations
+    tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
+    assert cache.misses == 2 and cache.memory_hits == 2  # block5 trained, blocks 1–4 did not: reused
+    tm.use_preset(FINE_TUNE_BLOCKS_4_5)  # another boundary
+    tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
+    assert cache.misses == 4
+    tm.fit((train[0][:50], train[1][:50]), val, epochs=1, batch_size=32, cache=cache)  # other data
+    assert cache.misses == 5
+    kernel, bias = tm.model.get_layer("block1_conv1").get_weights()
+    tm.model.get_layer("block1_conv1").set_weights([kernel * 0.5, bias])  # other weights in the prefix
+    tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
+    assert cache.misses == 7
+
+
+def test_augmentation_uses_the_full_pass_and_still_trains(data):
+    tm = make_model()
+    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    before = tm.model.get_layer("block5_conv1").get_weights()[0].copy()
+    run = tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, augment=True, cache=None)
+    assert "augmented" in run.mode and run.cache_seconds == 0
+    assert not np.allclose(before, tm.model.get_layer("block5_conv1").get_weights()[0])
+
+
+def test_score_through_the_cache_equals_the_full_model(data, tmp_path):
+    tm = make_model()
+    tm.use_preset(FINE_TUNE_BLOCK5)
+    cached = tm.score(*data.split("test"), cache=FeatureCache(tmp_path))
+    assert cached == pytest.approx(score(tm.model, preprocess(data.x_test), data.y_test))
+    assert cached == pytest.approx(tm.score(*data.split("test"), use_cache=False))
+
+
+def test_save_and_load_keep_the_frozen_layers_the_learning_rate_and_the_predictions(data, tmp_path):
+    tm = make_model()
+    tm.freeze_to("block3_pool", learning_rate=1e-5)
+    tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, cache=None)
+    again = TransferModel.load(tm.save(tmp_path / "model.keras"))
+    assert again.trainable_layers == tm.trainable_layers and trains(again) == trains(tm)
+    assert again.learning_rate == 1e-5 and again.preset is FINE_TUNE_BLOCKS_4_5
+    np.testing.assert_allclose(again.predict(data.x_test), tm.predict(data.x_test), atol=1e-6)
+    again.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, cache=None)  # trains as loaded
+    assert np.array_equal(again.model.get_layer("block3_conv3").get_weights()[0],
+                          tm.model.get_layer("block3_conv3").get_weights()[0])  # frozen after the reload too
+
+
+ROUND_TRIP = r"""
+import json, sys
+from tl_kit import TransferModel
+from tl_kit.data import load_dataset
+from tl_kit.profiles import PROFILES
+from tl_kit.runs import read_report
+folder = sys.argv[1]
+report = read_report(folder)
+data = load_dataset(report["data"], profile=PROFILES[report["profile"]])
+print(json.dumps(TransferModel.load(folder + "/best.keras").score(data.x_test, data.y_test, cache=None)))
+"""
+
+
+def test_checkpoint_round_trip_in_a_fresh_process_gives_the_same_test_accuracy(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_KIT_RUNS", str(tmp_path / "runs"))
+    tm = make_model()
+    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    folder = new_run("round/trip ../name")
+    assert folder.parent == tmp_path / "runs" and ".." not in folder.name and "/" not in folder.name
+    checkpoint = BestModelCheckpoint(tm, folder / "best.keras")
+    tm.fit(data.split("train"), data.split("val"), epochs=2, batch_size=32, callbacks=[checkpoint], cache=None)
+    assert checkpoint.saved_epochs and (folder / "best.keras").exists()
+    expected = TransferModel.load(folder / "best.keras").score(*data.split("test"), cache=None)
+    write_report(folder, data=str(data.root), profile="fast", test_accuracy=expected)
+    assert latest_run() == folder and read_report(folder)["test_accuracy"] == expected
+    out = subprocess.run([sys.executable, "-c", ROUND_TRIP, str(folder)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_missing_or_truncated_model_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFileError, match="No saved model"):
+        TransferModel.load(tmp_path / "best.keras")
+    (tmp_path / "best.keras").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ModelFileError, match="cannot be loaded"):
+        load_model(tmp_path / "best.keras")
+    with pytest.raises(ModelFileError, match="No run"):
+        latest_run(tmp_path / "empty")
+
+
+def test_widget_preset_from_code_changes_the_models_trainable_weights(tm):
+    widget = FreezeWidget(tm, learning_rate=1e-5)
+    assert trains(tm) == {"head"}
+    widget.preset.value = FINE_TUNE_BLOCKS_4_5.id
+    assert widget.layer_boxes["block4_conv1"].value and not widget.layer_boxes["block3_conv3"].value
+    assert trains(tm) == {"head"}  # a preview until applied
+    assert "not applied yet" in widget.summary.value
+    widget.apply_button.click()
+    assert trains(tm) == BLOCK5 | BLOCK4 | {"head"}
+    assert "applied" in widget.status.value and tm.learning_rate == pytest.approx(1e-5)
+    tm.check_compiled()
+
+
+def test_widget_layer_and_block_boxes(tm):
+    widget = FreezeWidget(tm)
+    widget.preset.value = FEATURE_EXTRACTION.id
+    frozen_count = widget.preview.trainable_params
+    widget.block_boxes["block5"].value = True
+    assert all(widget.layer_boxes[n].value for n in BLOCK5)
+    assert widget.preset.value == FINE_TUNE_BLOCK5.id  # the ticks match a preset again
+    assert widget.preview.trainable_params > frozen_count
+    widget.layer_boxes["block5_conv1"].value = False
+    assert widget.preset.value == "custom" and widget.block_boxes["block5"].value is False
+    widget.apply()
+    assert trains(tm) == {"block5_conv2", "block5_conv3", "head"}
+    assert widget.redraws >= 4
+
+
+def test_widget_reports_an_empty_choice_and_keeps_the_model(tm):
+    tm.use_preset(FINE_TUNE_BLOCK5)
+    widget = FreezeWidget(tm)
+    for box in widget.layer_boxes.values():
+        box.value = False
+    assert widget.apply().trainable == tm.trainable_layers  # the earlier applied summary stays
+    assert "nothing to train" in widget.error and "⚠" in widget.status.value
+    assert trains(tm) == BLOCK5 | {"head"}
+
+
+def test_a_transfer_model_needs_a_base_and_a_head():
+    with pytest.raises(TrainingError, match="base and a head"):
+        TransferModel()

