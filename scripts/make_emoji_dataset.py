@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import re
 import shutil
@@ -34,6 +33,8 @@ from pathlib import Path
 import numpy as np
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
+
+from tl_kit.data import png_checksum
 
 FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
@@ -254,19 +255,6 @@ def build(out: Path, font_path: Path = FONT, emoji_test: Path = EMOJI_TEST, seed
     return Build(splits, skipped)
 
 
-def checksum(root: Path) -> tuple[str, int]:
-    """SHA-256 over the sorted relative paths and bytes of every PNG; and the total size.
-
-    The same recipe as scripts/make_fashion_subset.py, so both sets are checked the same way.
-    """
-    digest, size = hashlib.sha256(), 0
-    for path in sorted(root.rglob("*.png")):
-        data = path.read_bytes()
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data)
-        size += len(data)
-    return digest.hexdigest(), size
-
-
 def package_versions() -> dict[str, str]:
     """Installed versions of PACKAGES per dpkg-query; {} where dpkg-query is not available."""
     try:
@@ -279,7 +267,7 @@ def package_versions() -> dict[str, str]:
 
 def write_readme(result: Build, emoji_test: Path, seed: int) -> None:
     """Replace the emoji section of data/README.md (appended if absent), keeping the rest."""
-    digest, size = checksum(OUT)
+    digest, size = png_checksum(OUT)
     versions = package_versions()
     rows, totals = [], dict.fromkeys(SPLITS, 0)
     for name, per_split in result.splits.items():

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from tl_kit.data import png_checksum
 
 CLASS_NAMES = (
     "t-shirt_top", "trouser", "pullover", "dress", "coat",
@@ -78,18 +79,8 @@ def write_split(split: str, origin: str, images: np.ndarray, labels: np.ndarray,
         Image.fromarray(images[i], mode="L").save(folder / f"{origin}_{i:05d}.png", optimize=True)
 
 
-def checksum(root: Path) -> tuple[str, int]:
-    """SHA-256 over the sorted relative paths and bytes of every PNG; and the total size."""
-    digest, size = hashlib.sha256(), 0
-    for path in sorted(root.rglob("*.png")):
-        data = path.read_bytes()
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data)
-        size += len(data)
-    return digest.hexdigest(), size
-
-
 def write_readme(seed: int) -> None:
-    digest, size = checksum(OUT)
+    digest, size = png_checksum(OUT)
     rows = []
     for name in CLASS_NAMES:
         counts = [len(list((OUT / s / name).glob("*.png"))) for s in PER_CLASS]

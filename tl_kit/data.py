@@ -12,6 +12,7 @@ what to do; single files that cannot be read are skipped with a `DataWarning` na
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -272,6 +273,18 @@ def _split_files(files: dict[str, list[Path]], seed: int) -> dict[str, dict[str,
                                       random_state=seed)
         split["train"][name], split["val"][name], split["test"][name] = sorted(train), sorted(val), sorted(test)
     return split
+
+
+def png_checksum(root: Path) -> tuple[str, int]:
+    """SHA-256 over every PNG below `root` (sorted relative path, a NUL byte, then the file's bytes),
+    and their total size in bytes: the checksum data/README.md gives for each shipped set, so a
+    teacher can check a copy and the scripts under scripts/ can record it."""
+    digest, size = hashlib.sha256(), 0
+    for path in sorted(Path(root).rglob("*.png")):
+        data = path.read_bytes()
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data)
+        size += len(data)
+    return digest.hexdigest(), size
 
 
 def shipped_path(name: str) -> Path:
