@@ -1,22 +1,112 @@
-"""Putting measured numbers into words, so a lesson's summary says what *this* run found."""
+"""Putting measured numbers into words, so a lesson's summary says what *this* run found.
+
+A difference between two methods is reported with its 95% interval over paired seeds (seed s
+of both methods saw the same labelled images), and called a difference only when the interval
+excludes zero, in whichever direction it falls:
+
+    >>> difference_sentence("pretrained features", [0.72, 0.70, 0.74], "random features", [0.66, 0.65, 0.70])
+    'pretrained features beat random features by 5.0 points (95% interval +2.5 to +7.5, 3 paired seeds; 72.0% vs 67.0%)'
+    >>> difference_sentence("fine-tuning", [0.70, 0.74], "feature extraction", [0.71, 0.72])
+    'no clear difference between fine-tuning and feature extraction: +0.5 points (95% interval -18.6 to +19.6, 2 paired seeds; 72.0% vs 71.5%)'
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
+from .errors import ShapeError
 
-def margin(a, b) -> tuple[float, float]:
-    """Mean and standard deviation, in percentage points, of a − b (paired, e.g. by seed)."""
+
+@dataclass(frozen=True)
+class Interval:
+    """The mean of paired differences a − b, in percentage points, and its 95% interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def clear(self) -> bool:
+        """True when the interval excludes zero: a difference this data supports."""
+        return self.n >= 2 and (self.low > 0 or self.high < 0)
+
+    @property
+    def sign(self) -> int:
+        """+1 (a is better), -1 (b is better) or 0 (no clear difference)."""
+        return int(np.sign(self.mean)) if self.clear else 0
+
+    def as_list(self) -> list[float]:
+        """[low, mean, high], the form benchmarks/results.json records."""
+        return [round(self.low, 2), round(self.mean, 2), round(self.high, 2)]
+
+    def __str__(self) -> str:
+        if self.n < 2:
+            return f"{self.mean:+.1f} points (one seed: no interval)"
+        return f"{self.mean:+.1f} points (95% interval {self.low:+.1f} to {self.high:+.1f}, {self.n} paired seeds)"
+
+
+def paired_interval(a, b, confidence: float = 0.95) -> Interval:
+    """Mean of a − b in points (a, b: accuracies in 0…1, one per seed) and its t-interval.
+
+    With one seed the interval is undefined (nan): no claim can be made from it.
+    """
+    from scipy import stats
+
     diff = 100 * (np.asarray(a, float) - np.asarray(b, float))
-    return float(diff.mean()), float(diff.std())
+    if diff.shape != np.shape(a) or diff.ndim != 1 or np.size(a) != np.size(b) or diff.size == 0:
+        raise ShapeError(f"Give one accuracy per seed for both methods; got {np.shape(a)} and {np.shape(b)}.")
+    mean, n = float(diff.mean()), int(diff.size)
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / math.sqrt(n))
+    return Interval(mean, mean - half, mean + half, n)
 
 
-def compare(name_a: str, a, name_b: str, b, tie: float = 0.5) -> str:
-    """'A beat B by 3.1 ± 1.2 points (71.0% vs 67.9%)', or 'lost to', or 'matched'."""
-    mean, spread = margin(a, b)
-    score = f"({np.mean(a):.1%} vs {np.mean(b):.1%})"
-    plus_minus = f" ± {spread:.1f}" if np.size(a) > 1 else ""
-    if abs(mean) < tie:
-        return f"{name_a} matched {name_b} {score}"
-    verb = "beat" if mean > 0 else "lost to"
-    return f"{name_a} {verb} {name_b} by {abs(mean):.1f}{plus_minus} points {score}"
+def difference_sentence(name_a: str, a, name_b: str, b) -> str:
+    """One sentence on a − b: who beat whom, by how much, with the interval; or no clear difference."""
+    interval = paired_interval(a, b)
+    scores = f"{np.mean(a):.1%} vs {np.mean(b):.1%}"
+    details = f"(95% interval {interval.low:+.1f} to {interval.high:+.1f}, {interval.n} paired seeds; {scores})"
+    if interval.n < 2:
+        return f"{name_a} scored {np.mean(a):.1%} and {name_b} {np.mean(b):.1%} on one seed: too few runs to call a difference"
+    if interval.sign > 0:
+        return f"{name_a} beat {name_b} by {interval.mean:.1f} points {details}"
+    if interval.sign < 0:  # said from the winner's side: b − a, a positive interval
+        details = f"(95% interval {-interval.high:+.1f} to {-interval.low:+.1f}, {interval.n} paired seeds; " \
+                  f"{np.mean(b):.1%} vs {np.mean(a):.1%})"
+        return f"{name_b} beat {name_a} by {-interval.mean:.1f} points {details}"
+    return f"no clear difference between {name_a} and {name_b}: {interval.mean:+.1f} points {details}"
+
+
+def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
+    """What the comparison on one data set says about transfer, from pretrained − baseline intervals.
+
+    `intervals` maps each baseline's name to the interval of (pretrained − that baseline).
+    """
+    won = [name for name, i in intervals.items() if i.sign > 0]
+    lost = [name for name, i in intervals.items() if i.sign < 0]
+    tied = [name for name, i in intervals.items() if i.sign == 0]
+    parts = []
+    if won:
+        parts.append(f"pretrained features beat {_join(won)}")
+    if lost:
+        parts.append(f"{_join(lost)} beat the pretrained features")
+    if tied:
+        parts.append(f"no clear difference from {_join(tied)}")
+    if won and not lost and not tied:
+        verdict = "transfer paid against every baseline"
+    elif lost and not won:
+        verdict = "transfer did not pay: a baseline did better"
+    elif won:
+        verdict = "transfer paid against some baselines, not all"
+    else:
+        verdict = "transfer made no clear difference"
+    return f"On {dataset}, {verdict} ({'; '.join(parts)})."
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,78 @@
+"""Sentences that report a result are computed from it, in every direction, with their interval."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tl_kit.errors import ShapeError
+from tl_kit.reporting import Interval, difference_sentence, paired_interval, transfer_verdict
+
+A_WINS = ([0.72, 0.70, 0.74, 0.71, 0.73], [0.66, 0.65, 0.70, 0.66, 0.67])
+
+
+def test_the_interval_is_the_paired_t_interval_in_points():
+    from scipy import stats
+
+    a, b = A_WINS
+    diff = 100 * (np.array(a) - np.array(b))
+    low, high = stats.t.interval(0.95, len(diff) - 1, loc=diff.mean(), scale=stats.sem(diff))
+    interval = paired_interval(a, b)
+    assert (interval.mean, interval.low, interval.high, interval.n) == pytest.approx((diff.mean(), low, high, 5))
+    assert interval.clear and interval.sign == 1 and interval.as_list() == [round(low, 2), round(diff.mean(), 2),
+                                                                            round(high, 2)]
+
+
+def test_pairing_matters_a_constant_gap_is_clear_even_when_seeds_vary_a_lot():
+    a = [0.50, 0.80, 0.60, 0.90]
+    b = [x - 0.02 for x in a]
+    assert paired_interval(a, b).clear and paired_interval(a, b).low == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("a, b, start", [
+    (*A_WINS, "A beat B by 5.2 points (95% interval +4.2 to +6.2, 5 paired seeds; 72.0% vs 66.8%)"),
+    (A_WINS[1], A_WINS[0], "B beat A by 5.2 points (95% interval +4.2 to +6.2, 5 paired seeds; 72.0% vs 66.8%)"),
+    ([0.70, 0.74, 0.69, 0.73], [0.71, 0.72, 0.71, 0.72], "no clear difference between A and B: +0.0 points"),
+])
+def test_the_sentence_names_the_winner_in_either_direction_or_says_no_clear_difference(a, b, start):
+    sentence = difference_sentence("A", a, "B", b)
+    assert sentence.startswith(start), sentence
+    assert f"{len(a)} paired seeds" in sentence
+
+
+def test_one_seed_never_makes_a_claim():
+    sentence = difference_sentence("A", [0.9], "B", [0.5])
+    assert "too few runs" in sentence and "beat" not in sentence
+    interval = paired_interval([0.9], [0.5])
+    assert math.isnan(interval.low) and not interval.clear and interval.sign == 0 and "one seed" in str(interval)
+
+
+def test_unpaired_or_empty_results_are_refused():
+    with pytest.raises(ShapeError, match="one accuracy per seed"):
+        paired_interval([0.5, 0.6], [0.5])
+    with pytest.raises(ShapeError):
+        paired_interval([], [])
+
+
+def won(): return Interval(5.0, 2.0, 8.0, 5)
+def lost(): return Interval(-5.0, -8.0, -2.0, 5)
+def tied(): return Interval(0.5, -1.0, 2.0, 5)
+
+
+@pytest.mark.parametrize("intervals, expected", [
+    ({"random features": won(), "raw pixels": won()}, "On emoji, transfer paid against every baseline "
+                                                       "(pretrained features beat random features and raw pixels)."),
+    ({"random features": won(), "a small CNN": tied()}, "On emoji, transfer paid against some baselines, not all "
+                                                        "(pretrained features beat random features; no clear "
+                                                        "difference from a small CNN)."),
+    ({"random features": won(), "a small CNN": lost()}, "On emoji, transfer paid against some baselines, not all "
+                                                        "(pretrained features beat random features; a small CNN "
+                                                        "beat the pretrained features)."),
+    ({"random features": tied(), "a small CNN": lost()}, "On emoji, transfer did not pay: a baseline did better "
+                                                         "(a small CNN beat the pretrained features; no clear "
+                                                         "difference from random features)."),
+    ({"random features": tied(), "raw pixels": tied()}, "On emoji, transfer made no clear difference (no clear "
+                                                        "difference from random features and raw pixels)."),
+])
+def test_the_verdict_on_transfer_follows_the_intervals(intervals, expected):
+    assert transfer_verdict("emoji", intervals) == expected
