@@ -131,86 +131,56 @@ def prefix_speedups(profile, epochs: int = 3) -> dict:
     return out
 
 
-def finetune_vs_extraction(profile, seeds: int = 3) -> dict:
-    """Test accuracy of fine-tuning block5 (cached prefix, Adam 1e-5) against feature extraction
-    alone (the head trained on for the same epochs), both from the same phase-1 head, per seed."""
-    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, margin
-    from tl_kit.features import FeatureCache
-
-    cache = FeatureCache(None)
-    rows = []
-    for seed in range(seeds):
-        (train, val, test), model = phase_one(profile, cache, seed)
-        start = model.model.get_weights()
-        row = {"seed": seed}
-        for preset in (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5):
-            model.model.set_weights(start)
-            model.use_preset(preset, learning_rate=1e-5)
-            run = model.fit(train, val, test, epochs=profile.fine_tune_epochs, batch_size=profile.batch_size,
-                            cache=cache, seed=seed)
-            row[preset.id] = run.test_accuracy
-        rows.append(row)
-        print(f"  seed {seed}: feature extraction {row['feature_extraction']:.1%}, "
-              f"fine-tune block5 {row['fine_tune_block5']:.1%}", flush=True)
-    mean, std = margin([r["fine_tune_block5"] for r in rows], [r["feature_extraction"] for r in rows])
-    return {"profile": profile.name, "rows": rows, "margin_points": mean, "margin_std_points": std}
-
-
-RESULTS_CELL = r"""
-import json as _json
-_out = {}
-if "results" in globals():
-    _out["lesson02_table"] = [dict(method=r.method, trainable_params=r.trainable_params, train_seconds=r.train_seconds,
-                                   val_accuracy=r.val_accuracy, test_accuracy=r.test_accuracy) for r in results]
-if "curves" in globals():
-    _out["lesson02_label_efficiency"] = {name: {str(n): v for n, v in c.items()} for name, c in curves.items()}
-if "strategies" in globals():
-    _out["lesson03_table"] = [dict(method=r.method, trainable_params=r.trainable_params,
-                                   seconds_per_epoch=r.seconds_per_epoch, val_accuracy=r.val_accuracy,
-                                   test_accuracy=r.test_accuracy) for r in strategies]
-if "timing" in globals():
-    _out["lesson03_epoch_seconds"] = {k: v.seconds_per_epoch for k, v in timing.items()}
-print("TLKIT_RESULTS " + _json.dumps(_out))
-"""
-
-
-def run_notebook(path: Path, profile: str) -> tuple[float, dict]:
-    """Execute a notebook top to bottom with nbclient; return wall seconds and the results it exposes."""
+def run_notebook(path: Path, profile: str, runs: Path) -> float:
+    """Execute a notebook top to bottom with nbclient, its run folders under `runs`; return wall seconds."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(RESULTS_CELL))
-    env_before = os.environ.get("TL_KIT_PROFILE")
-    os.environ["TL_KIT_PROFILE"] = profile
+    env = {"TL_KIT_PROFILE": profile, "TL_KIT_RUNS": str(runs)}
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
-        client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         client.execute()
-        seconds = time.perf_counter() - start
+        return time.perf_counter() - start
     finally:
-        if env_before is None:
-            os.environ.pop("TL_KIT_PROFILE", None)
-        else:
-            os.environ["TL_KIT_PROFILE"] = env_before
+        for k, v in before.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def lesson_reports(runs: Path) -> dict[str, dict]:
+    """The newest report.json of lesson 02 and of lesson 03 in a runs folder (what the lessons saved)."""
     found = {}
-    for output in nb.cells[-1].get("outputs", []):
-        for line in output.get("text", "").splitlines():
-            if line.startswith("TLKIT_RESULTS "):
-                found = json.loads(line[len("TLKIT_RESULTS "):])
-    return seconds - 0.0, found
+    for key, pattern in (("lesson02", "*-lesson02/report.json"), ("lesson03", "*-fine-tune-block5/report.json")):
+        reports = sorted(runs.glob(pattern))
+        if reports:
+            found[key] = json.loads(reports[-1].read_text())
+    return found
 
 
-def label_margins(curves: dict, pretrained: str, upto: int = 20) -> dict:
-    """Mean ± std (points, over seeds) of pretrained minus each other method, for n ≤ upto."""
-    from tl_kit.reporting import margin
+def experiment_results(reports: dict[str, dict]) -> dict:
+    """The fair-comparison numbers of lessons 02 and 03, each difference as [low, mean, high] points."""
+    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, paired_interval
 
-    out = {}
-    for n in curves[pretrained]:
-        if int(n) > upto:
-            continue
-        out[n] = {other: dict(zip(("mean_points", "std_points"), margin(curves[pretrained][n], curves[other][n])))
-                  for other in curves if other != pretrained}
+    out: dict = {}
+    if "lesson02" in reports:
+        r = reports["lesson02"]
+        names = {"random features": "vs_random", "raw pixels": "vs_pixels", "small CNN": "vs_small_cnn"}
+        out["transfer_gain_points"] = {data: {names[m]: gain for m, gain in c["gain_points"].items() if m in names}
+                                       for data, c in r["comparisons"].items()}
+        out["lesson02_comparisons"] = r["comparisons"]
+        out.setdefault("cpu_seeds", {})["lesson02"] = r["seeds"]
+    if "lesson03" in reports:
+        r = reports["lesson03"]
+        rows = r["strategies"]["rows"]
+        out["finetune_vs_extraction_points"] = paired_interval(rows[FINE_TUNE_BLOCK5.label]["test"],
+                                                               rows[FEATURE_EXTRACTION.label]["test"]).as_list()
+        out["strategy_budget_equal"] = r["strategies"]["budget_equal"]
+        out["lesson03_strategies"] = rows
+        out["lesson03_augmentation"] = r.get("augmentation")
+        out.setdefault("cpu_seeds", {})["lesson03"] = r["strategy_seeds"]
     return out
 
 
@@ -240,11 +210,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats (a smoke run)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["notebooks", "make-test", "prefix", "vgg"],
                         help="parts to leave out")
-    parser.add_argument("--margin", nargs="*", default=["cpu"], choices=["fast", "cpu", "gpu"],
-                        help="profiles in which to compare fine-tuning block5 with feature extraction (3 seeds)")
-    parser.add_argument("--margin-seeds", type=int, default=3, help="seeds for that comparison")
-    parser.add_argument("--only-margin", action="store_true", help="measure only that comparison, merged into "
-                                                                   "the existing results.json")
+    parser.add_argument("--only-lessons", nargs="*", metavar="PROFILE", choices=["fast", "cpu"],
+                        help="run only the lessons in these profiles (their times, and lessons 02 and 03's "
+                             "experiments in cpu), merged into the existing results.json")
     parser.add_argument("--only-make-test", action="store_true", help="time only a warm `make test`, merged into "
                                                                       "the existing results.json")
     args = parser.parse_args()
@@ -252,8 +220,6 @@ def main() -> int:
     import keras
 
     import tl_kit
-    from tl_kit.info import measure_vgg16_speed
-    from tl_kit.lessons import LESSONS, record_times
     from tl_kit.profiles import PROFILES
 
     tl_kit.start(quiet=True)  # seeds, and TensorFlow's retracing warnings off
@@ -266,12 +232,10 @@ def main() -> int:
         res.update(time_make_test())
         print(write_results(res, out))
         return 0
-    if args.only_margin:
+    if args.only_lessons is not None:
         res = json.loads((out / "results.json").read_text())
-        res["machine"] = machine()  # the same machine measures the rest
-        for name in args.margin:
-            print(f"fine-tune block5 versus feature extraction, {name} profile …", flush=True)
-            res.setdefault("finetune_vs_extraction", {})[name] = finetune_vs_extraction(PROFILES[name], args.margin_seeds)
+        res["machine"], res["date"] = machine(), time.strftime("%Y-%m-%d")  # the same machine measures the rest
+        res.update(run_lessons(args.only_lessons or ["fast", "cpu"]))
         print(write_results(res, out))
         return 0
     res: dict = {"machine": machine(),
@@ -297,31 +261,37 @@ def main() -> int:
         res["prefix_speedup_block5"] = res["prefix"]["fine_tune_block5"]["speedup"]
         res["prefix_accuracy_delta_block5"] = res["prefix"]["fine_tune_block5"]["accuracy_delta_points"]
     if "notebooks" not in args.skip:
-        res["fast_lesson_seconds"], res["cpu_lesson_seconds"], found = {}, {}, {}
-        for profile, key in (("fast", "fast_lesson_seconds"), ("cpu", "cpu_lesson_seconds")):
-            if args.quick and profile == "cpu":
-                continue
-            for lesson in LESSONS:
-                print(f"notebook {lesson.notebook} in the {profile} profile …", flush=True)
-                seconds, exposed = run_notebook(ROOT / "notebooks" / lesson.notebook, profile)
-                res[key][lesson.notebook] = seconds
-                if profile == "cpu":
-                    found.update(exposed)
-            record_times(profile, res[key], measure_vgg16_speed(PROFILES[profile].image_size))
-        res["fast_suite_seconds"] = sum(res["fast_lesson_seconds"].values())
-        res["cpu_results"] = found
-        if "lesson02_label_efficiency" in found:
-            curves = found["lesson02_label_efficiency"]
-            pretrained = next(name for name in curves if name.endswith("features") and not name.startswith("random"))
-            res["label_efficiency_margins"] = label_margins(curves, pretrained)
-    for name in ([] if args.quick else args.margin):
-        print(f"fine-tune block5 versus feature extraction, {name} profile …", flush=True)
-        res.setdefault("finetune_vs_extraction", {})[name] = finetune_vs_extraction(PROFILES[name], args.margin_seeds)
+        res.update(run_lessons(["fast"] if args.quick else ["fast", "cpu"]))
     if "make-test" not in args.skip and not args.quick:
         res.update(time_make_test())
 
     print(write_results(res, out))
     return 0
+
+
+def run_lessons(profiles: list[str]) -> dict:
+    """Every lesson, whole, in each profile: wall times (also into tl_kit/lesson_times.json), and
+    in the cpu profile the experiments lessons 02 and 03 saved in their run folders."""
+    import tempfile
+
+    from tl_kit.info import measure_vgg16_speed
+    from tl_kit.lessons import LESSONS, record_times
+    from tl_kit.profiles import PROFILES
+
+    res: dict = {}
+    for profile in profiles:
+        key = f"{profile}_lesson_seconds"
+        res[key] = {}
+        with tempfile.TemporaryDirectory() as runs:
+            for lesson in LESSONS:
+                print(f"notebook {lesson.notebook} in the {profile} profile …", flush=True)
+                res[key][lesson.notebook] = run_notebook(ROOT / "notebooks" / lesson.notebook, profile, Path(runs))
+            if profile == "cpu":
+                res.update(experiment_results(lesson_reports(Path(runs))))
+        record_times(profile, res[key], measure_vgg16_speed(PROFILES[profile].image_size))
+        if profile == "fast":
+            res["fast_suite_seconds"] = sum(res[key].values())
+    return res
 
 
 README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
@@ -368,22 +338,26 @@ def render(res: dict) -> str:
     if "make_test_warm_seconds" in res:
         rows.append(f"| make test, warm ({'passed' if res['make_test_passed'] else 'FAILED'}) | "
                     f"{res['make_test_warm_seconds'] / 60:.1f} min | |")
-    for name, m in res.get("finetune_vs_extraction", {}).items():
-        seeds = len(m["rows"])
-        fe = np.mean([r["feature_extraction"] for r in m["rows"]])
-        ft = np.mean([r["fine_tune_block5"] for r in m["rows"]])
-        spread = f" ± {m['margin_std_points']:.1f}" if seeds > 1 else ""
-        rows.append(f"| fine-tune block5 − feature extraction, {name} profile, offline weights "
-                    f"({seeds} seed{'s' if seeds > 1 else ''}) | {m['margin_points']:+.1f}{spread} points "
-                    f"({ft:.1%} vs {fe:.1%}) | report |")
-    for n, others in res.get("label_efficiency_margins", {}).items():
-        text = "; ".join(f"{o}: {m['mean_points']:+.1f} ± {m['std_points']:.1f}" for o, m in others.items())
-        rows.append(f"| lesson 02, {n} labels/class: pretrained − … (points, 3 seeds) | {text} | > 0 vs random, raw |")
-    for row in res.get("cpu_results", {}).get("lesson02_table", []):
-        rows.append(f"| lesson 02 (cpu): {row['method']} | test {row['test_accuracy']:.1%} | |")
-    for row in res.get("cpu_results", {}).get("lesson03_table", []):
-        rows.append(f"| lesson 03 (cpu): {row['method']} | test {row['test_accuracy']:.1%}, "
-                    f"{row['seconds_per_epoch']:.1f} s/epoch | |")
+    def interval(points: list[float]) -> str:
+        low, mean, high = points
+        return f"{mean:+.1f} points (95% interval {low:+.1f} to {high:+.1f})"
+
+    seeds = res.get("cpu_seeds", {})
+    names = {"vs_random": "random VGG16 features", "vs_pixels": "raw pixels", "vs_small_cnn": "a small CNN"}
+    for data, gains in res.get("transfer_gain_points", {}).items():
+        for key, points in gains.items():
+            rows.append(f"| lesson 02 (cpu, {seeds.get('lesson02')} seeds, 10 labels/class), {data}: pretrained probe "
+                        f"− {names[key]} | {interval(points)} | report |")
+    if "finetune_vs_extraction_points" in res:
+        rows.append(f"| lesson 03 (cpu, {seeds.get('lesson03')} seeds): fine-tune block 5 − feature extraction | "
+                    f"{interval(res['finetune_vs_extraction_points'])} | report |")
+    for name, row in res.get("lesson03_strategies", {}).items():
+        rows.append(f"| lesson 03 (cpu): {name} | balanced test {np.mean(row['test']):.1%}, "
+                    f"{np.median(row['seconds_per_epoch']):.2f} s/epoch, {min(row['epochs'])}–{max(row['epochs'])} "
+                    f"epochs | |")
+    if "strategy_budget_equal" in res:
+        rows.append(f"| lesson 03: every strategy trained until early stopping fired (equal budget) | "
+                    f"{res['strategy_budget_equal']} | true |")
     return "\n".join(rows) + "\n"
 
 

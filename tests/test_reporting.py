@@ -25,8 +25,9 @@ def test_the_interval_is_the_paired_t_interval_in_points():
 
 def test_pairing_matters_a_constant_gap_is_clear_even_when_seeds_vary_a_lot():
     a = [0.50, 0.80, 0.60, 0.90]
-    b = [x - 0.02 for x in a]
-    assert paired_interval(a, b).clear and paired_interval(a, b).low == pytest.approx(2.0)
+    b = [x - gap for x, gap in zip(a, (0.020, 0.021, 0.019, 0.020))]
+    assert paired_interval(a, b).clear and paired_interval(a, b).low > 1.8
+    assert not paired_interval(a, [0.52, 0.78, 0.62, 0.86]).clear  # the same scores, unpaired noise: unclear
 
 
 @pytest.mark.parametrize("a, b, start", [
@@ -45,6 +46,12 @@ def test_one_seed_never_makes_a_claim():
     assert "too few runs" in sentence and "beat" not in sentence
     interval = paired_interval([0.9], [0.5])
     assert math.isnan(interval.low) and not interval.clear and interval.sign == 0 and "one seed" in str(interval)
+
+
+def test_seeds_that_all_agree_are_one_measurement_not_a_clear_difference():
+    interval = paired_interval([0.8, 0.8, 0.8], [0.7, 0.7, 0.7])  # e.g. every seed drew all the images
+    assert not interval.varied and not interval.clear and "nothing varied" in str(interval)
+    assert "the same in every seed" in difference_sentence("A", [0.8] * 3, "B", [0.7] * 3)
 
 
 def test_unpaired_or_empty_results_are_refused():

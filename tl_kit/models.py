@@ -10,7 +10,7 @@ import numpy as np
 
 
 def build_head(input_shape: tuple[int, ...], num_classes: int, kind: str = "gap", hidden: int = 1024,
-               features: np.ndarray | None = None, name: str | None = None):
+               features: np.ndarray | None = None, name: str | None = None, dropout: float = 0.0):
     """A new classifier for a frozen VGG16: pooling → Dense(hidden, relu) → Dense(num_classes, softmax).
 
     kind="flatten" is the kit's reference design (every position of every map feeds the dense
@@ -20,6 +20,10 @@ def build_head(input_shape: tuple[int, ...], num_classes: int, kind: str = "gap"
     `features`, if given (the training features), sets a Normalization layer that standardises
     each input: VGG16's activations are unscaled ReLU outputs, and standardised inputs let Adam's
     default rate work for every layer and every weights source.
+
+    `dropout` > 0 adds a Dropout layer after the hidden layer: while training it zeroes that
+    share of the hidden units at random, so the head cannot rely on any one of them (a remedy
+    for a head that memorises its training images).
     """
     import keras
 
@@ -35,6 +39,8 @@ def build_head(input_shape: tuple[int, ...], num_classes: int, kind: str = "gap"
         mean, variance = feature_statistics(_pooled(features, kind))
         x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
     x = keras.layers.Dense(hidden, activation="relu")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name=name or f"{kind}_head")
 
@@ -58,14 +64,17 @@ def _pooled(features: np.ndarray, kind: str) -> np.ndarray:
     return features
 
 
-def small_cnn(input_shape: tuple[int, int, int], num_classes: int, resolution: int = 32, name: str = "small_cnn"):
+def small_cnn(input_shape: tuple[int, int, int], num_classes: int, resolution: int | None = None,
+              name: str = "small_cnn"):
     """Two conv blocks, flatten, softmax, trained from scratch: the baseline transfer has to beat.
 
     It takes the same uint8 images as VGG16, rescales them to 0…1 and resizes them to
-    `resolution` pixels inside the model: Fashion-MNIST's originals are 28×28, so more pixels
-    would add computation, not information (for larger photos, raise `resolution`).
+    `resolution` pixels inside the model (default: the input size, at most 64 px, where a CPU
+    still trains it in seconds; at 32 px it would throw away detail of the 96-px emoji).
     """
     import keras
+
+    resolution = resolution or min(int(input_shape[0]), 64)
 
     return keras.Sequential([
         keras.Input(input_shape),

@@ -200,41 +200,81 @@ def plot_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, cla
     return fig
 
 
-def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str) -> plt.Figure:
-    """The y axis as test accuracy in percent, a light grid, the legend and the title."""
-    ax.set_ylabel("test accuracy")
+def _mean_and_halfwidth(values) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t-interval (0 for a single value)."""
+    from scipy import stats
+
+    values = np.asarray(values, float)
+    if values.size < 2:
+        return float(values.mean()), 0.0
+    return float(values.mean()), float(stats.t.ppf(0.975, values.size - 1) * stats.sem(values))
+
+
+def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str = "test accuracy",
+                          chance: float | None = None) -> plt.Figure:
+    """An honest accuracy axis: from 0 to 100%, chance marked; a light grid, the legend, the title."""
+    ax.set_ylim(0, 1)
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.0%})")
+    ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
-def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str) -> plt.Figure:
-    """Test accuracy per layer (x axis), one line per weights source."""
+def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "test accuracy",
+                  chance: float | None = None) -> plt.Figure:
+    """Accuracy per layer (x axis), one line per weights source."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for name, by_layer in accuracies.items():
         layers = list(by_layer)
         ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
     ax.set_xlabel("features taken after")
-    return _finish_accuracy_plot(fig, ax, title)
+    return _finish_accuracy_plot(fig, ax, title, ylabel, chance)
 
 
-def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str) -> plt.Figure:
-    """Test accuracy against labelled images per class: mean over seeds, with min–max spread."""
+def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
+                          ylabel: str = "balanced test accuracy", chance: float | None = None) -> plt.Figure:
+    """Accuracy against labelled images per class: the mean over seeds, with its 95% interval."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (name, by_count) in enumerate(curves.items()):
         counts = sorted(by_count)
-        values = [np.asarray(by_count[c]) for c in counts]
-        mean = np.array([v.mean() for v in values])
+        mean, half = np.array([_mean_and_halfwidth(by_count[c]) for c in counts]).T
         ax.plot(counts, mean, marker="o", color=f"C{i}", label=name)
-        ax.fill_between(counts, [v.min() for v in values], [v.max() for v in values], color=f"C{i}", alpha=0.2)
+        ax.fill_between(counts, mean - half, mean + half, color=f"C{i}", alpha=0.2)
     ax.set_xscale("log")
     ax.minorticks_off()
     ax.set_xticks(counts, [str(c) for c in counts])
-    ax.set_xlabel("labelled training images per class")
-    return _finish_accuracy_plot(fig, ax, title)
+    ax.set_xlabel("labelled training images per class (log scale)")
+    return _finish_accuracy_plot(fig, ax, title + "\n(shaded: 95% interval of the mean over seeds)", ylabel, chance)
+
+
+def plot_comparison(comparisons, title: str = "Does transfer pay? The same protocol on each data set") -> plt.Figure:
+    """Grouped bars for `tl_kit.experiments.Comparison`s: one group per data set, one bar per method,
+    the mean over seeds with its 95% interval, and each data set's chance level."""
+    fig, ax = plt.subplots(figsize=(3.2 + 2.4 * len(comparisons), 4))
+    methods = list(comparisons[0].scores)
+    width = 0.8 / len(methods)
+    for g, comparison in enumerate(comparisons):
+        for i, method in enumerate(methods):
+            mean, half = _mean_and_halfwidth(comparison.scores[method])
+            ax.bar(g + (i - (len(methods) - 1) / 2) * width, mean, width * 0.92, yerr=half, capsize=3,
+                   color=f"C{i}", label=method if g == 0 else None)
+        ax.hlines(comparison.chance, g - 0.45, g + 0.45, color="0.3", linestyle=":",
+                  label="chance" if g == 0 else None)
+    ax.set_xticks(range(len(comparisons)), [f"{c.dataset}\n{c.labels_per_class} labels/class, {len(c.seeds)} seeds"
+                                            for c in comparisons])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("balanced test accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right", ncols=2)
+    ax.set_title(title + "\n(bars: mean over seeds; whiskers: its 95% interval)", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],

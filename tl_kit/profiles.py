@@ -26,7 +26,9 @@ ENV_VAR = config.SETTINGS["profile"].env
 class Profile:
     """How big one run of the lessons is.
 
-    Counts are images per class; `None` means every shipped image of that split.
+    Counts are images per class; `None` means every shipped image of that split. `head_epochs`
+    and `fine_tune_epochs` are maxima: training stops earlier when validation loss has not
+    improved for `patience` epochs (small enough that early stopping can really fire).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Profile:
     fine_tune_epochs: int
     label_counts: tuple[int, ...]
     seeds: int
+    patience: int
     reason: str = ""
 
     @property
@@ -52,23 +55,23 @@ PROFILES: dict[str, Profile] = {
     "fast": Profile(
         name="fast",
         description="tests and a first look: tiny images, a few per class (minutes for all lessons)",
-        image_size=32, train_per_class=10, val_per_class=5, test_per_class=20,
-        batch_size=32, head_epochs=5, fine_tune_epochs=2,
-        label_counts=(2, 5, 10), seeds=2,
+        image_size=32, train_per_class=20, val_per_class=5, test_per_class=20,
+        batch_size=32, head_epochs=5, fine_tune_epochs=3,
+        label_counts=(2, 5, 10), seeds=3, patience=1,
     ),
     "cpu": Profile(
         name="cpu",
         description="a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)",
         image_size=64, train_per_class=100, val_per_class=30, test_per_class=100,
-        batch_size=32, head_epochs=15, fine_tune_epochs=3,
-        label_counts=(5, 10, 20, 50, 100), seeds=3,
+        batch_size=32, head_epochs=15, fine_tune_epochs=15,
+        label_counts=(5, 10, 20, 50, 100), seeds=5, patience=3,
     ),
     "gpu": Profile(
         name="gpu",
         description="a GPU: VGG16's native 224×224 and every shipped image",
         image_size=224, train_per_class=None, val_per_class=None, test_per_class=None,
-        batch_size=64, head_epochs=20, fine_tune_epochs=6,
-        label_counts=(5, 10, 20, 50, 300), seeds=3,
+        batch_size=64, head_epochs=20, fine_tune_epochs=30,
+        label_counts=(5, 10, 20, 50, 300), seeds=5, patience=5,
     ),
 }
 

@@ -30,9 +30,15 @@ class Interval:
     n: int
 
     @property
+    def varied(self) -> bool:
+        """False when every seed gave the same difference: nothing random changed between them
+        (e.g. every seed drew all the training images), so the seeds are one measurement."""
+        return self.n >= 2 and self.high > self.low
+
+    @property
     def clear(self) -> bool:
         """True when the interval excludes zero: a difference this data supports."""
-        return self.n >= 2 and (self.low > 0 or self.high < 0)
+        return self.varied and (self.low > 0 or self.high < 0)
 
     @property
     def sign(self) -> int:
@@ -46,6 +52,8 @@ class Interval:
     def __str__(self) -> str:
         if self.n < 2:
             return f"{self.mean:+.1f} points (one seed: no interval)"
+        if not self.varied:
+            return f"{self.mean:+.1f} points (the same in all {self.n} seeds: nothing varied between them)"
         return f"{self.mean:+.1f} points (95% interval {self.low:+.1f} to {self.high:+.1f}, {self.n} paired seeds)"
 
 
@@ -73,6 +81,9 @@ def difference_sentence(name_a: str, a, name_b: str, b) -> str:
     details = f"(95% interval {interval.low:+.1f} to {interval.high:+.1f}, {interval.n} paired seeds; {scores})"
     if interval.n < 2:
         return f"{name_a} scored {np.mean(a):.1%} and {name_b} {np.mean(b):.1%} on one seed: too few runs to call a difference"
+    if not interval.varied:
+        return (f"{name_a} scored {np.mean(a):.1%} and {name_b} {np.mean(b):.1%}, the same in every seed (nothing "
+                "random varied between them): one measurement, too few to call a difference")
     if interval.sign > 0:
         return f"{name_a} beat {name_b} by {interval.mean:.1f} points {details}"
     if interval.sign < 0:  # said from the winner's side: b − a, a positive interval

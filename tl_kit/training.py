@@ -44,13 +44,19 @@ def compile_classifier(model, learning_rate: float = 1e-3):
     return model
 
 
-def score(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64) -> float:
+def score(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64, balanced: bool = False) -> float:
     """Accuracy: the share of correct predictions of a Keras `model` on inputs `x`, labels `y`.
 
-    (`TransferModel.score` is the same measure for VGG16 with its head, on raw images.)
+    `balanced=True` gives balanced accuracy instead, the mean of the per-class recalls: on a
+    test set whose classes differ in size it does not reward favouring the big class (on a
+    balanced set the two are equal). `TransferModel.score` is the same measure on raw images.
     """
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(probs, axis=1) == np.asarray(y)))
+    predicted = np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+    if balanced:
+        from sklearn.metrics import balanced_accuracy_score
+
+        return float(balanced_accuracy_score(np.asarray(y), predicted))
+    return float(np.mean(predicted == np.asarray(y)))
 
 
 def typical_epoch_seconds(epoch_seconds: list[float]) -> float | None:
@@ -80,7 +86,14 @@ class Result:
     history: dict = field(default_factory=dict, repr=False)
     mode: str = ""
     cache_seconds: float = 0.0
+    train_accuracy: float | None = None  #: on the training images, after training (to see overfitting)
+    max_epochs: int | None = None  #: the epoch limit it was given (None: a fixed number of steps)
     model: object = field(default=None, repr=False)
+
+    @property
+    def stopped_early(self) -> bool:
+        """True when early stopping ended the run before its epoch limit."""
+        return self.max_epochs is not None and self.epochs < self.max_epochs
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -131,7 +144,8 @@ def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, 
     seconds = time.perf_counter() - start
     return Result(method, trainable_params(model), seconds, score(model, *val), score(model, *test),
                   epochs=len(history.history.get("loss", [])) if steps is None else round(passes),
-                  epoch_seconds=timer.seconds if steps is None else [], history=history.history, model=model)
+                  epoch_seconds=timer.seconds if steps is None else [], history=history.history,
+                  train_accuracy=score(model, *train) if steps is None else None, max_epochs=epochs, model=model)
 
 
 class ResultsTable(list):

@@ -173,7 +173,8 @@ class TransferModel:
     # -- training and scoring ---------------------------------------------------------------------
     def fit(self, train: tuple, val: tuple, test: tuple | None = None, *, epochs: int, batch_size: int,
             augment: bool | keras.Layer = False, use_cache: bool = True, callbacks: list | None = None,
-            cache: FeatureCache | str | None = "default", seed: int = 0, method: str | None = None) -> Result:
+            cache: FeatureCache | str | None = "default", seed: int = 0, method: str | None = None,
+            balanced: bool = False) -> Result:
         """Train on uint8 images and return a `Result`, scored on val (and on test, if given).
 
         Args:
@@ -183,6 +184,7 @@ class TransferModel:
                 applied to the raw pixels of each training batch (`tl_kit.augment.augmentation_for`).
             use_cache: take the cached-prefix path when it is valid (a frozen prefix, no augmentation).
             method: the row's name in a results table (default: the freezing in words).
+            balanced: score val and test with balanced accuracy (for classes of different sizes).
 
         `val_accuracy` is measured after training, on the weights the model ends with (with
         `EarlyStopping(restore_best_weights=True)`, the best epoch's).
@@ -218,22 +220,24 @@ class TransferModel:
                                 batch_size=batch_size, verbose=0, callbacks=[*(callbacks or []), timer])
         seconds = time.perf_counter() - start
         return Result(method or self.describe(), trainable_params(self.model), seconds,
-                      score(fit_model, x_val, val[1]), None if test is None else self.score(*test, cache=cache),
+                      score(fit_model, x_val, val[1], balanced=balanced),
+                      None if test is None else self.score(*test, cache=cache, balanced=balanced),
                       epochs=len(history.history.get("loss", [])), epoch_seconds=timer.seconds,
-                      history=history.history, mode=mode, cache_seconds=cache_seconds, model=self)
+                      history=history.history, mode=mode, cache_seconds=cache_seconds, max_epochs=epochs,
+                      train_accuracy=self.score(*train, cache=cache, balanced=balanced), model=self)
 
     def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Class probabilities for uint8 RGB images (preprocessing is applied here)."""
         return self.model.predict(preprocess(images), batch_size=batch_size, verbose=0)
 
     def score(self, images: np.ndarray, labels: np.ndarray, use_cache: bool = True,
-              cache: FeatureCache | str | None = "default") -> float:
-        """Accuracy on uint8 images; through the cached frozen prefix when there is one."""
+              cache: FeatureCache | str | None = "default", balanced: bool = False) -> float:
+        """Accuracy (or balanced accuracy) on uint8 images; through the cached frozen prefix when there is one."""
         boundary = self.frozen_prefix if use_cache else None
         if boundary is None:
-            return score(self.model, preprocess(images), labels)
+            return score(self.model, preprocess(images), labels, balanced=balanced)
         activations = extract_features(self.model, images, boundary, cache=cache, verbose=False, progress=False)
-        return score(suffix_model(self.model, boundary), activations, labels)
+        return score(suffix_model(self.model, boundary), activations, labels, balanced=balanced)
 
     # -- saving -----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

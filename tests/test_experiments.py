@@ -1,0 +1,90 @@
+"""The fair-comparison protocol: paired label draws, choices on validation, honest summaries."""
+
+import numpy as np
+import pytest
+
+from tl_kit import load_dataset, load_vgg16
+from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, StrategyTable, run_comparison,
+                                train_small_cnn)
+from tl_kit.profiles import PROFILES
+from tl_kit.training import Result
+
+
+def comparison(pretrained, **others) -> Comparison:
+    scores = {PRETRAINED: pretrained, **others}
+    return Comparison("emoji", 10, list(range(len(pretrained))), scores, scores, {PRETRAINED: "block4_pool"},
+                      [12, 20, 15], 150, 1 / 6)
+
+
+def test_a_comparison_says_who_won_and_gives_each_gain_as_low_mean_high():
+    c = comparison([0.50, 0.52, 0.48], **{RANDOM: [0.40, 0.43, 0.38], PIXELS: [0.52, 0.50, 0.49]})
+    lines = c.sentences()
+    assert lines[0].startswith("pretrained features beat random features by 9.7 points")
+    assert lines[1].startswith("no clear difference between pretrained features and raw pixels")
+    assert lines[-1] == ("On emoji, transfer paid against some baselines, not all (pretrained features beat random "
+                         "features; no clear difference from raw pixels).")
+    low, mean, high = c.to_json()["gain_points"][RANDOM]
+    assert low < mean < high and mean == pytest.approx(9.67, abs=0.01)
+
+
+def test_the_control_winning_is_reported_as_such():
+    c = comparison([0.40, 0.42, 0.41], **{CNN: [0.50, 0.52, 0.49]})
+    assert c.sentences()[0].startswith("small CNN from scratch beat pretrained features by 9.3 points")
+    assert "transfer did not pay" in c.sentences()[-1]
+
+
+def test_the_budget_sentence_says_whether_early_stopping_fired():
+    assert "stopped early in 3 of 3 runs" in comparison([0.5, 0.5, 0.5]).budget()
+    c = comparison([0.5, 0.5, 0.5])
+    c.epochs = [150, 20, 150]
+    assert "stopped early in 1 of 3 runs" in c.budget()
+
+
+def fake(name, test, epochs=10, max_epochs=15, seconds=1.0, train=0.9, val=0.6):
+    return Result(name, 100, seconds * epochs, val, test, epochs=epochs, epoch_seconds=[seconds] * epochs,
+                  train_accuracy=train, max_epochs=max_epochs)
+
+
+def test_strategy_table_sentences_budget_and_json():
+    runs = {"feature extraction": [fake("fe", t, seconds=0.1) for t in (0.50, 0.52, 0.51)],
+            "fine-tune block 5": [fake("ft5", t, seconds=1.0) for t in (0.55, 0.58, 0.56)],
+            "train everything": [fake("all", t, seconds=6.0) for t in (0.45, 0.60, 0.50)]}
+    table = StrategyTable(runs)
+    lines = table.sentences(reference="feature extraction")
+    assert lines[0].startswith("fine-tune block 5 beat feature extraction by 5.3 points")
+    assert lines[1].startswith("no clear difference between train everything and feature extraction")
+    assert "The highest mean: fine-tune block 5" in lines[2]
+    assert "from 0.10 s to 6.00 s (60×)" in lines[3] and "the budget was equal" in lines[4]
+    assert table.budget_equal and table.to_json()["budget_equal"] is True
+    runs["train everything"][1] = fake("all", 0.6, epochs=15)  # hit its limit: not trained to convergence
+    assert not table.budget_equal and "not equal" in table.sentences("feature extraction")[-1]
+    assert "fine-tune block 5" in str(table) and "<table>" in table._repr_html_()
+    assert table.plot("title").axes[0].get_ylim() == (0, 1)
+
+
+@pytest.fixture(scope="module")
+def emoji():
+    return load_dataset("emoji", profile=PROFILES["fast"])
+
+
+def test_run_comparison_pairs_the_label_draws_and_chooses_blocks_on_validation(emoji, monkeypatch):
+    import tl_kit.experiments as E
+
+    draws = []
+    real = E.take_per_class
+    monkeypatch.setattr(E, "take_per_class", lambda y, n, seed: draws.append((n, seed)) or real(y, n, seed))
+    base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
+    random, _ = load_vgg16(None, input_shape=(32, 32, 3), verbose=False)
+    c = run_comparison(emoji, base, random, labels_per_class=5, seeds=2, methods=(PRETRAINED, RANDOM, PIXELS))
+    assert draws == [(5, 0), (5, 1)]  # one draw per seed, shared by every method
+    assert set(c.scores) == {PRETRAINED, RANDOM, PIXELS} and all(len(s) == 2 for s in c.scores.values())
+    fixed = run_comparison(emoji, base, random, labels_per_class=5, seeds=2, methods=(PRETRAINED,),
+                           blocks={PRETRAINED: "block2_pool"})
+    assert fixed.blocks == {PRETRAINED: "block2_pool"}
+    assert c.chance == pytest.approx(1 / 6) and 0 <= min(min(s) for s in c.scores.values())
+
+
+def test_the_small_cnn_stops_early_and_reports_balanced_accuracy(emoji):
+    result = train_small_cnn(emoji, np.arange(len(emoji.y_train)), seed=0, max_epochs=60, patience=2)
+    assert result.stopped_early and result.epochs < 60
+    assert 0 < result.test_accuracy <= 1 and result.train_accuracy is not None

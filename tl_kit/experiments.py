@@ -1,0 +1,269 @@
+"""Fair comparisons: lesson 02's (does transfer pay on this data set?) and lesson 03's strategy table.
+
+One protocol for every method, so the comparison is about the methods alone:
+
+- **Same labels.** For each seed, one random draw of `labels_per_class` training images per
+  class is shared by every method (paired seeds: the differences are computed seed by seed).
+- **Same evaluation.** The whole test set, scored with balanced accuracy; the test set is
+  touched once per fit, after every choice was made.
+- **Choices on validation.** The probes' regularisation C is chosen on the validation set for
+  each fit; which block of VGG16 to read is chosen per method on validation (mean over seeds).
+- **Trained to convergence.** The linear probes (pretrained features, random features, raw
+  pixels) have no epoch budget; the small CNN trains until its validation loss has not
+  improved for `patience` epochs (at most `max_epochs`; `Comparison.epochs` shows that early
+  stopping really ended it), and keeps its best epoch's weights.
+
+The lesson shows this code with `show_code(run_comparison)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import SPLITS, Dataset, take_per_class
+from .features import extract_features
+from .probe import ProbeResult, linear_probe
+from .reporting import Interval, difference_sentence, paired_interval, transfer_verdict
+from .training import Result
+
+#: The blocks whose (averaged) outputs a probe may read.
+BLOCKS = tuple(f"block{i}_pool" for i in range(1, 6))
+PRETRAINED, RANDOM, PIXELS, CNN = "pretrained features", "random features", "raw pixels", "small CNN from scratch"
+METHODS = (PRETRAINED, RANDOM, PIXELS, CNN)
+
+
+@dataclass
+class Comparison:
+    """The test scores of each method, per seed, on one data set at one number of labels."""
+
+    dataset: str
+    labels_per_class: int
+    seeds: list[int]
+    scores: dict[str, list[float]]  #: method → balanced test accuracy, one per seed
+    val_scores: dict[str, list[float]]
+    blocks: dict[str, str] = field(default_factory=dict)  #: VGG16 method → block chosen on validation
+    epochs: list[int] = field(default_factory=list)  #: the small CNN's epochs per seed (early stopping)
+    max_epochs: int = 0
+    chance: float = 0.0
+
+    def interval(self, method: str, baseline: str) -> Interval:
+        """method − baseline, in points, with its 95% interval over the paired seeds."""
+        return paired_interval(self.scores[method], self.scores[baseline])
+
+    def gains(self, reference: str = PRETRAINED) -> dict[str, Interval]:
+        """reference − every other method."""
+        return {m: self.interval(reference, m) for m in self.scores if m != reference}
+
+    def sentences(self, reference: str = PRETRAINED) -> list[str]:
+        """One sentence per baseline, then the verdict, all computed from the scores."""
+        lines = [difference_sentence(reference, self.scores[reference], m, self.scores[m])
+                 for m in self.scores if m != reference]
+        return lines + [transfer_verdict(self.dataset, self.gains(reference))]
+
+    def budget(self) -> str:
+        """What each method was given, in words, with what early stopping did in this run."""
+        text = "probes: trained to convergence, C chosen on validation"
+        if self.epochs:
+            fired = sum(e < self.max_epochs for e in self.epochs)
+            text += (f"; small CNN: early stopping on validation loss, at most {self.max_epochs} epochs: it ran "
+                     f"{min(self.epochs)}–{max(self.epochs)} epochs, stopped early in {fired} of {len(self.epochs)} runs")
+        return text
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [(m, f"{np.mean(s):.1%}", f"{100 * np.std(s, ddof=1) if len(s) > 1 else 0:.1f}")
+                for m, s in self.scores.items()]
+
+    def _repr_html_(self) -> str:
+        head = "<tr><th>method</th><th>balanced test accuracy (mean)</th><th>spread over seeds (points)</th></tr>"
+        body = "".join(f"<tr><td>{m}{' (' + self.blocks[m] + ')' if m in self.blocks else ''}</td><td>{a}</td>"
+                       f"<td>{s}</td></tr>" for m, a, s in self.rows())
+        caption = (f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds; chance "
+                   f"{self.chance:.1%}")
+        return f"<table><caption>{caption}</caption><thead>{head}</thead><tbody>{body}</tbody></table>"
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds"]
+                         + [f"  {m:<20} {a:>6}  ± {s}" for m, a, s in self.rows()])
+
+    def to_json(self) -> dict:
+        """Everything measured, plus each gain as [low, mean, high] points, for a run folder."""
+        return {"dataset": self.dataset, "labels_per_class": self.labels_per_class, "seeds": self.seeds,
+                "scores": self.scores, "val_scores": self.val_scores, "blocks": self.blocks,
+                "cnn_epochs": self.epochs, "max_epochs": self.max_epochs, "chance": self.chance,
+                "gain_points": {m: i.as_list() for m, i in self.gains().items()}}
+
+
+def block_features(base, dataset: Dataset) -> dict[str, dict[str, np.ndarray]]:
+    """split → block → the block's output averaged per map (N, channels), for every block at once."""
+    return {s: extract_features(base, dataset.split(s)[0], list(BLOCKS), pooling="avg", verbose=False)
+            for s in SPLITS}
+
+
+def pixels(dataset: Dataset, split: str) -> np.ndarray:
+    """Raw pixels for the pixel probe: one channel when the images are grayscale copied thrice."""
+    x = dataset.split(split)[0]
+    return x[..., :1] if bool((dataset.x_train[..., 0] == dataset.x_train[..., 2]).all()) else x
+
+
+def train_small_cnn(dataset: Dataset, train_idx: np.ndarray, seed: int, max_epochs: int = 150,
+                    patience: int = 10, batch_size: int = 32) -> Result:
+    """The from-scratch baseline, trained until its validation loss stops improving; its Result
+    holds balanced accuracies."""
+    import keras
+
+    from .models import small_cnn
+    from .training import fit_and_score, score
+
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    result = fit_and_score(CNN, small_cnn(dataset.x_train.shape[1:], dataset.num_classes),
+                           (dataset.x_train[train_idx], dataset.y_train[train_idx]), dataset.split("val"),
+                           dataset.split("test"), epochs=max_epochs, batch_size=batch_size, callbacks=[stop], seed=seed)
+
+    result.test_accuracy = score(result.model, *dataset.split("test"), balanced=True)
+    result.val_accuracy = score(result.model, *dataset.split("val"), balanced=True)
+    result.train_accuracy = score(result.model, dataset.x_train[train_idx], dataset.y_train[train_idx], balanced=True)
+    return result
+
+
+def run_comparison(dataset: Dataset, pretrained, random, labels_per_class: int, seeds: int,
+                   methods: tuple[str, ...] = METHODS, max_epochs: int = 150, patience: int = 10,
+                   blocks: dict[str, str] | None = None) -> Comparison:
+    """Compare `methods` on `dataset` with `labels_per_class` training labels, over `seeds` paired draws.
+
+    `pretrained` and `random` are frozen VGG16 bases (e.g. `load_vgg16("auto")[0]` and
+    `load_vgg16(None)[0]`); their block features are cached, so a second call is quick.
+    `blocks` fixes the block each VGG16 method reads (e.g. chosen on validation by an earlier
+    comparison); by default every block is probed and the best on validation is kept.
+    """
+    fixed = blocks or {}
+    features = {PRETRAINED: block_features(pretrained, dataset) if PRETRAINED in methods else None,
+                RANDOM: block_features(random, dataset) if RANDOM in methods else None}
+    y_val, y_test = dataset.y_val, dataset.y_test
+    probes: dict[str, list[dict[str, ProbeResult]]] = {m: [] for m in (PRETRAINED, RANDOM) if m in methods}
+    scores = {m: [] for m in methods}
+    val_scores = {m: [] for m in methods}
+    epochs = []
+    for seed in range(seeds):
+        idx = take_per_class(dataset.y_train, labels_per_class, seed)  # one label draw for every method
+        y = dataset.y_train[idx]
+        for method in probes:  # every block (unless fixed); the block is chosen on validation below
+            f = features[method]
+            probes[method].append({b: linear_probe(f["train"][b][idx], y, f["val"][b], y_val, f["test"][b], y_test)
+                                   for b in ([fixed[method]] if method in fixed else BLOCKS)})
+        if PIXELS in methods:
+            probe = linear_probe(pixels(dataset, "train")[idx], y, pixels(dataset, "val"), y_val,
+                                 pixels(dataset, "test"), y_test)
+            scores[PIXELS].append(probe.test_score)
+            val_scores[PIXELS].append(probe.val_score)
+        if CNN in methods:
+            cnn = train_small_cnn(dataset, idx, seed, max_epochs, patience)
+            scores[CNN].append(cnn.test_accuracy)
+            val_scores[CNN].append(cnn.val_accuracy)
+            epochs.append(cnn.epochs)
+    blocks = {}
+    for method, by_seed in probes.items():
+        blocks[method] = max(by_seed[0], key=lambda b: np.mean([p[b].val_score for p in by_seed]))
+        scores[method] = [p[blocks[method]].test_score for p in by_seed]
+        val_scores[method] = [p[blocks[method]].val_score for p in by_seed]
+    return Comparison(dataset.name, labels_per_class, list(range(seeds)), scores, val_scores, blocks, epochs,
+                      max_epochs if CNN in methods else 0, 1 / dataset.num_classes)
+
+
+class StrategyTable:
+    """Lesson 03's comparison: each row a strategy, each run of it one seed (paired across rows).
+
+    `runs` maps a row's name to its `Result`s, one per seed, in seed order. The table shows
+    the mean balanced test accuracy with its 95% interval, seconds per epoch, epochs run and
+    the gap between training and validation accuracy; `sentences` puts the comparisons into
+    words; `budget_equal` says whether every run was trained under the same rule to the same
+    end (early stopping fired in every run: each trained until validation stopped improving).
+    """
+
+    def __init__(self, runs: dict[str, list]):
+        self.runs = runs
+
+    def scores(self, row: str) -> list[float]:
+        return [r.test_accuracy for r in self.runs[row]]
+
+    @property
+    def budget_equal(self) -> bool:
+        return all(r.max_epochs and r.epochs < r.max_epochs for rs in self.runs.values() for r in rs)
+
+    def rows(self) -> list[tuple[str, ...]]:
+        out = []
+        for name, rs in self.runs.items():
+            scores = np.asarray(self.scores(name))
+            half = paired_interval(scores, np.zeros_like(scores))
+            gap = [100 * (r.train_accuracy - r.val_accuracy) for r in rs if r.train_accuracy is not None]
+            out.append((name, f"{scores.mean():.1%}", "—" if half.n < 2 else f"± {(half.high - half.mean):.1f}",
+                        f"{np.median([r.seconds_per_epoch for r in rs]):.2f}",
+                        f"{min(r.epochs for r in rs)}–{max(r.epochs for r in rs)}",
+                        f"{rs[0].trainable_params:,}", f"{np.mean(gap):.0f}" if gap else "—"))
+        return out
+
+    columns = ("strategy", "balanced test acc", "95% interval (points)", "s/epoch", "epochs run",
+               "trainable params", "train − val (points)")
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{c}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in self.rows())
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __str__(self) -> str:
+        rows = [self.columns, *self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.columns))]
+        return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                         for r in rows)
+
+    __repr__ = __str__
+
+    def sentences(self, reference: str) -> list[str]:
+        """Each row against `reference`, the best row by mean, and what freezing less cost per epoch."""
+        lines = [difference_sentence(name, self.scores(name), reference, self.scores(reference))
+                 for name in self.runs if name != reference]
+        best = max(self.runs, key=lambda n: np.mean(self.scores(n)))
+        lines.append(f"The highest mean: {best} ({np.mean(self.scores(best)):.1%}); a difference from the others "
+                     "counts only where an interval above excludes zero.")
+        per_epoch = {n: float(np.median([r.seconds_per_epoch for r in rs])) for n, rs in self.runs.items()}
+        first, last = list(self.runs)[0], next((n for n in self.runs if "everything" in n), list(self.runs)[-1])
+        lines.append(f"From {first} to {last}, a training epoch went from {per_epoch[first]:.2f} s to "
+                     f"{per_epoch[last]:.2f} s ({per_epoch[last] / max(per_epoch[first], 1e-9):.0f}×).")
+        lines.append("Every run was trained until validation stopped improving (early stopping fired in each): "
+                     "the budget was equal." if self.budget_equal else
+                     "Not every run stopped early: some rows hit their epoch limit, so the budget was not equal "
+                     "for all; read those rows with care.")
+        return lines
+
+    def plot(self, title: str):
+        """Balanced test accuracy (mean, 95% interval) against seconds per epoch, one point per row."""
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+        fig, ax = plt.subplots(figsize=(8.5, 4))
+        for i, (name, rs) in enumerate(self.runs.items()):
+            scores = np.asarray(self.scores(name))
+            interval = paired_interval(scores, np.zeros_like(scores))
+            half = 0.0 if interval.n < 2 else (interval.high - interval.mean) / 100
+            ax.errorbar(np.median([r.seconds_per_epoch for r in rs]), scores.mean(), yerr=half, fmt="o", capsize=4,
+                        color=f"C{i}", label=name)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel("seconds per training epoch (log scale)")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylabel("balanced test accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+        ax.set_title(title + "\n(points: mean over seeds; whiskers: 95% interval)", fontsize=10)
+        fig.tight_layout()
+        return fig
+
+    def to_json(self) -> dict:
+        """Each row's scores, seconds per epoch and epochs per seed, and whether the budget was equal."""
+        return {"rows": {n: {"test": self.scores(n), "seconds_per_epoch": [r.seconds_per_epoch for r in rs],
+                             "epochs": [r.epochs for r in rs], "max_epochs": [r.max_epochs for r in rs]}
+                         for n, rs in self.runs.items()},
+                "budget_equal": self.budget_equal}
