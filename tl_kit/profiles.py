@@ -29,6 +29,8 @@ class Profile:
     Counts are images per class; `None` means every shipped image of that split. `head_epochs`
     and `fine_tune_epochs` are maxima: training stops earlier when validation loss has not
     improved for `patience` epochs (small enough that early stopping can really fire).
+    `scratch_patience` is the same for models trained from scratch (the small CNN), whose
+    validation loss wanders more before it settles.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Profile:
     label_counts: tuple[int, ...]
     seeds: int
     patience: int
+    scratch_patience: int
     reason: str = ""
 
     @property
@@ -57,21 +60,21 @@ PROFILES: dict[str, Profile] = {
         description="tests and a first look: tiny images, a few per class (minutes for all lessons)",
         image_size=32, train_per_class=20, val_per_class=5, test_per_class=20,
         batch_size=32, head_epochs=5, fine_tune_epochs=3,
-        label_counts=(2, 5, 10), seeds=3, patience=1,
+        label_counts=(2, 5, 10), seeds=3, patience=1, scratch_patience=3,
     ),
     "cpu": Profile(
         name="cpu",
         description="a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)",
         image_size=64, train_per_class=100, val_per_class=30, test_per_class=100,
         batch_size=32, head_epochs=15, fine_tune_epochs=15,
-        label_counts=(5, 10, 20, 50, 100), seeds=5, patience=3,
+        label_counts=(5, 10, 20, 50, 100), seeds=5, patience=3, scratch_patience=10,
     ),
     "gpu": Profile(
         name="gpu",
         description="a GPU: VGG16's native 224×224 and every shipped image",
         image_size=224, train_per_class=None, val_per_class=None, test_per_class=None,
         batch_size=64, head_epochs=20, fine_tune_epochs=30,
-        label_counts=(5, 10, 20, 50, 300), seeds=5, patience=5,
+        label_counts=(5, 10, 20, 50, 300), seeds=5, patience=5, scratch_patience=10,
     ),
 }
 
