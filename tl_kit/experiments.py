@@ -76,7 +76,8 @@ class Comparison:
                 for m, s in self.scores.items()]
 
     def _repr_html_(self) -> str:
-        head = "<tr><th>method</th><th>balanced test accuracy (mean)</th><th>spread over seeds (points)</th></tr>"
+        head = ("<tr><th>method</th><th>balanced test accuracy (mean)</th><th>standard deviation over seeds "
+                "(points)</th></tr>")
         body = "".join(f"<tr><td>{m}{' (' + self.blocks[m] + ')' if m in self.blocks else ''}</td><td>{a}</td>"
                        f"<td>{s}</td></tr>" for m, a, s in self.rows())
         caption = (f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds; chance "
@@ -85,7 +86,7 @@ class Comparison:
 
     def __str__(self) -> str:
         return "\n".join([f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds"]
-                         + [f"  {m:<20} {a:>6}  ± {s}" for m, a, s in self.rows()])
+                         + [f"  {m:<22} {a:>6}  (sd {s} points over seeds)" for m, a, s in self.rows()])
 
     def to_json(self) -> dict:
         """Everything measured, plus each gain as [low, mean, high] points, for a run folder."""
@@ -114,17 +115,13 @@ def train_small_cnn(dataset: Dataset, train_idx: np.ndarray, seed: int, max_epoc
     import keras
 
     from .models import small_cnn
-    from .training import fit_and_score, score
+    from .training import fit_and_score
 
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    result = fit_and_score(CNN, small_cnn(dataset.x_train.shape[1:], dataset.num_classes),
-                           (dataset.x_train[train_idx], dataset.y_train[train_idx]), dataset.split("val"),
-                           dataset.split("test"), epochs=max_epochs, batch_size=batch_size, callbacks=[stop], seed=seed)
-
-    result.test_accuracy = score(result.model, *dataset.split("test"), balanced=True)
-    result.val_accuracy = score(result.model, *dataset.split("val"), balanced=True)
-    result.train_accuracy = score(result.model, dataset.x_train[train_idx], dataset.y_train[train_idx], balanced=True)
-    return result
+    return fit_and_score(CNN, small_cnn(dataset.x_train.shape[1:], dataset.num_classes),
+                         (dataset.x_train[train_idx], dataset.y_train[train_idx]), dataset.split("val"),
+                         dataset.split("test"), epochs=max_epochs, batch_size=batch_size, callbacks=[stop], seed=seed,
+                         balanced=True)
 
 
 def run_comparison(dataset: Dataset, pretrained, random, labels_per_class: int, seeds: int,
@@ -223,9 +220,11 @@ class StrategyTable:
         """Each row against `reference`, the best row by mean, and what freezing less cost per epoch."""
         lines = [difference_sentence(name, self.scores(name), reference, self.scores(reference))
                  for name in self.runs if name != reference]
-        best = max(self.runs, key=lambda n: np.mean(self.scores(n)))
-        lines.append(f"The highest mean: {best} ({np.mean(self.scores(best)):.1%}); a difference from the others "
-                     "counts only where an interval above excludes zero.")
+        best = max(self.runs, key=lambda n: np.mean([r.val_accuracy for r in self.runs[n]]))
+        lines.append(f"Chosen on validation, the best strategy is {best} (validation "
+                     f"{np.mean([r.val_accuracy for r in self.runs[best]]):.1%}); on test it scored "
+                     f"{np.mean(self.scores(best)):.1%}, and it differs from the others only where an interval above "
+                     "excludes zero.")
         per_epoch = {n: float(np.median([r.seconds_per_epoch for r in rs])) for n, rs in self.runs.items()}
         first, last = list(self.runs)[0], next((n for n in self.runs if "everything" in n), list(self.runs)[-1])
         lines.append(f"From {first} to {last}, a training epoch went from {per_epoch[first]:.2f} s to "

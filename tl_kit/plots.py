@@ -272,7 +272,8 @@ def plot_comparison(comparisons, title: str = "Does transfer pay? The same proto
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="upper right", ncols=2)
-    ax.set_title(title + "\n(bars: mean over seeds; whiskers: its 95% interval)", fontsize=10)
+    ax.set_title(title + "\n(bars: mean over seeds; whiskers: 95% interval of each mean. The paired differences "
+                         "in the text are sharper)", fontsize=9)
     fig.tight_layout()
     return fig
 

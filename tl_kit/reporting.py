@@ -33,7 +33,7 @@ class Interval:
     def varied(self) -> bool:
         """False when every seed gave the same difference: nothing random changed between them
         (e.g. every seed drew all the training images), so the seeds are one measurement."""
-        return self.n >= 2 and self.high > self.low
+        return self.n >= 2 and self.high - self.low > 1e-6
 
     @property
     def clear(self) -> bool:
@@ -112,8 +112,10 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
         verdict = "transfer paid against every baseline"
     elif lost and not won:
         verdict = "transfer did not pay: a baseline did better"
+    elif won and lost:
+        verdict = "the answer is mixed: transfer beat some baselines and lost to others"
     elif won:
-        verdict = "transfer paid against some baselines, not all"
+        verdict = "transfer paid against some baselines, with no clear difference from the others"
     else:
         verdict = "transfer made no clear difference"
     return f"On {dataset}, {verdict} ({'; '.join(parts)})."

@@ -41,11 +41,14 @@ class BestModelCheckpoint(keras.callbacks.Callback):
 
     Unlike keras.callbacks.ModelCheckpoint it saves the model it is given, not the one being fit:
     with a cached frozen prefix, `fit` trains only the suffix, but the file must hold everything.
+    The default watches validation loss, as early stopping does, so the saved model is the one
+    early stopping keeps; a loss improves downwards, an accuracy upwards.
     """
 
-    def __init__(self, model_to_save, path: str | Path, monitor: str = "val_accuracy"):
+    def __init__(self, model_to_save, path: str | Path, monitor: str = "val_loss"):
         super().__init__()
         self.model_to_save, self.path, self.monitor = model_to_save, Path(path), monitor
+        self.sign = -1.0 if "loss" in monitor else 1.0
         self.best = -float("inf")
         self.saved_epochs: list[int] = []
 
@@ -54,8 +57,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value is None:
             raise TrainingError(f"BestModelCheckpoint watches {self.monitor!r}, which fit does not report: "
                              "pass validation data.")
-        if value > self.best:
-            self.best = float(value)
+        if self.sign * value > self.best:
+            self.best = self.sign * float(value)
             self.model_to_save.save(self.path)
             self.saved_epochs.append(epoch)
 

@@ -117,8 +117,8 @@ def repeat_for_steps(x: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
 
 def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, batch_size: int,
                   epochs: int | None = None, steps: int | None = None, learning_rate: float = 1e-3,
-                  callbacks: list | None = None, compile: bool = True, seed: int = 0) -> Result:
-    """Compile (unless told not to), train, and score on val and test.
+                  callbacks: list | None = None, compile: bool = True, seed: int = 0, balanced: bool = False) -> Result:
+    """Compile (unless told not to), train, and score on val and test (balanced accuracy if asked).
 
     Train for `epochs` (validating after each), or for exactly `steps` gradient steps (validating
     at the end only). `train`, `val` and `test` are (x, y) pairs; the seconds count `fit` alone.
@@ -142,10 +142,12 @@ def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, 
     history = model.fit(*train, validation_data=validation, epochs=epochs, batch_size=batch_size, verbose=0,
                         callbacks=[*(callbacks or []), timer])
     seconds = time.perf_counter() - start
-    return Result(method, trainable_params(model), seconds, score(model, *val), score(model, *test),
+    return Result(method, trainable_params(model), seconds, score(model, *val, balanced=balanced),
+                  score(model, *test, balanced=balanced),
                   epochs=len(history.history.get("loss", [])) if steps is None else round(passes),
                   epoch_seconds=timer.seconds if steps is None else [], history=history.history,
-                  train_accuracy=score(model, *train) if steps is None else None, max_epochs=epochs, model=model)
+                  train_accuracy=score(model, *train, balanced=balanced) if steps is None else None,
+                  max_epochs=epochs, model=model)
 
 
 class ResultsTable(list):
