@@ -167,7 +167,9 @@ def experiment_results(reports: dict[str, dict]) -> dict:
     out: dict = {}
     if "lesson02" in reports:
         r = reports["lesson02"]
-        names = {"random features": "vs_random", "raw pixels": "vs_pixels", "small CNN": "vs_small_cnn"}
+        from tl_kit.experiments import CNN, PIXELS, RANDOM
+
+        names = {RANDOM: "vs_random", PIXELS: "vs_pixels", CNN: "vs_small_cnn"}
         out["transfer_gain_points"] = {data: {names[m]: gain for m, gain in c["gain_points"].items() if m in names}
                                        for data, c in r["comparisons"].items()}
         out["lesson02_comparisons"] = r["comparisons"]
@@ -213,6 +215,8 @@ def main() -> int:
     parser.add_argument("--only-lessons", nargs="*", metavar="PROFILE", choices=["fast", "cpu"],
                         help="run only the lessons in these profiles (their times, and lessons 02 and 03's "
                              "experiments in cpu), merged into the existing results.json")
+    parser.add_argument("--notebooks", nargs="*", default=None, metavar="NAME",
+                        help="with --only-lessons: only these notebooks (e.g. 03_fine_tuning.ipynb)")
     parser.add_argument("--only-make-test", action="store_true", help="time only a warm `make test`, merged into "
                                                                       "the existing results.json")
     args = parser.parse_args()
@@ -235,7 +239,10 @@ def main() -> int:
     if args.only_lessons is not None:
         res = json.loads((out / "results.json").read_text())
         res["machine"], res["date"] = machine(), time.strftime("%Y-%m-%d")  # the same machine measures the rest
-        res.update(run_lessons(args.only_lessons or ["fast", "cpu"]))
+        measured = run_lessons(args.only_lessons or ["fast", "cpu"], args.notebooks)
+        for key, value in measured.items():  # merge per notebook, so one lesson's run keeps the others' times
+            merge = key.endswith("_lesson_seconds") or key == "cpu_seeds"
+            res[key] = {**res.get(key, {}), **value} if merge else value
         print(write_results(res, out))
         return 0
     res: dict = {"machine": machine(),
@@ -269,7 +276,7 @@ def main() -> int:
     return 0
 
 
-def run_lessons(profiles: list[str]) -> dict:
+def run_lessons(profiles: list[str], notebooks: list[str] | None = None) -> dict:
     """Every lesson, whole, in each profile: wall times (also into tl_kit/lesson_times.json), and
     in the cpu profile the experiments lessons 02 and 03 saved in their run folders."""
     import tempfile
@@ -284,12 +291,14 @@ def run_lessons(profiles: list[str]) -> dict:
         res[key] = {}
         with tempfile.TemporaryDirectory() as runs:
             for lesson in LESSONS:
+                if notebooks and lesson.notebook not in notebooks:
+                    continue
                 print(f"notebook {lesson.notebook} in the {profile} profile …", flush=True)
                 res[key][lesson.notebook] = run_notebook(ROOT / "notebooks" / lesson.notebook, profile, Path(runs))
             if profile == "cpu":
                 res.update(experiment_results(lesson_reports(Path(runs))))
         record_times(profile, res[key], measure_vgg16_speed(PROFILES[profile].image_size))
-        if profile == "fast":
+        if profile == "fast" and not notebooks:
             res["fast_suite_seconds"] = sum(res[key].values())
     return res
 

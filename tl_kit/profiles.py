@@ -67,7 +67,7 @@ PROFILES: dict[str, Profile] = {
         description="a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)",
         image_size=64, train_per_class=100, val_per_class=30, test_per_class=100,
         batch_size=32, head_epochs=15, fine_tune_epochs=15,
-        label_counts=(5, 10, 20, 50, 100), seeds=5, patience=3, scratch_patience=10,
+        label_counts=(5, 10, 20, 50, 100), seeds=5, patience=2, scratch_patience=10,
     ),
     "gpu": Profile(
         name="gpu",
