@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tl_kit.errors import ShapeError
-from tl_kit.reporting import Interval, difference_sentence, paired_interval, transfer_verdict
+from tl_kit.reporting import Interval, difference_sentence, mean_interval, paired_interval, transfer_verdict
 
 A_WINS = ([0.72, 0.70, 0.74, 0.71, 0.73], [0.66, 0.65, 0.70, 0.66, 0.67])
 
@@ -83,3 +83,13 @@ def tied(): return Interval(0.5, -1.0, 2.0, 5)
 ])
 def test_the_verdict_on_transfer_follows_the_intervals(intervals, expected):
     assert transfer_verdict("emoji", intervals) == expected
+
+
+def test_one_rows_mean_interval_is_the_t_interval_of_its_mean_in_points():
+    from scipy import stats
+
+    values = [0.70, 0.74, 0.69, 0.73, 0.71]
+    low, high = stats.t.interval(0.95, 4, loc=100 * np.mean(values), scale=stats.sem(100 * np.array(values)))
+    interval = mean_interval(values)
+    assert (interval.low, interval.high) == pytest.approx((low, high))
+    assert interval.half_width == pytest.approx((high - low) / 2) and mean_interval([0.7]).half_width == 0.0

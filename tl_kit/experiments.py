@@ -25,7 +25,7 @@ import numpy as np
 from .data import SPLITS, Dataset, take_per_class
 from .features import extract_features
 from .probe import ProbeResult, linear_probe
-from .reporting import Interval, difference_sentence, paired_interval, transfer_verdict
+from .reporting import Interval, difference_sentence, mean_interval, paired_interval, transfer_verdict
 from .training import Result
 
 #: The blocks whose (averaged) outputs a probe may read.
@@ -102,10 +102,10 @@ def block_features(base, dataset: Dataset) -> dict[str, dict[str, np.ndarray]]:
             for s in SPLITS}
 
 
-def pixels(dataset: Dataset, split: str) -> np.ndarray:
-    """Raw pixels for the pixel probe: one channel when the images are grayscale copied thrice."""
-    x = dataset.split(split)[0]
-    return x[..., :1] if bool((dataset.x_train[..., 0] == dataset.x_train[..., 2]).all()) else x
+def pixels(dataset: Dataset) -> dict[str, np.ndarray]:
+    """split → raw pixels for the pixel probe: one channel when the images are grayscale copied thrice."""
+    grayscale = bool((dataset.x_train[..., 0] == dataset.x_train[..., 2]).all())
+    return {s: dataset.split(s)[0][..., :1] if grayscale else dataset.split(s)[0] for s in SPLITS}
 
 
 def train_small_cnn(dataset: Dataset, train_idx: np.ndarray, seed: int, max_epochs: int = 150,
@@ -137,6 +137,7 @@ def run_comparison(dataset: Dataset, pretrained, random, labels_per_class: int, 
     fixed = blocks or {}
     features = {PRETRAINED: block_features(pretrained, dataset) if PRETRAINED in methods else None,
                 RANDOM: block_features(random, dataset) if RANDOM in methods else None}
+    raw = pixels(dataset) if PIXELS in methods else None
     y_val, y_test = dataset.y_val, dataset.y_test
     probes: dict[str, list[dict[str, ProbeResult]]] = {m: [] for m in (PRETRAINED, RANDOM) if m in methods}
     scores = {m: [] for m in methods}
@@ -150,8 +151,7 @@ def run_comparison(dataset: Dataset, pretrained, random, labels_per_class: int, 
             probes[method].append({b: linear_probe(f["train"][b][idx], y, f["val"][b], y_val, f["test"][b], y_test)
                                    for b in ([fixed[method]] if method in fixed else BLOCKS)})
         if PIXELS in methods:
-            probe = linear_probe(pixels(dataset, "train")[idx], y, pixels(dataset, "val"), y_val,
-                                 pixels(dataset, "test"), y_test)
+            probe = linear_probe(raw["train"][idx], y, raw["val"], y_val, raw["test"], y_test)
             scores[PIXELS].append(probe.test_score)
             val_scores[PIXELS].append(probe.val_score)
         if CNN in methods:
@@ -186,15 +186,14 @@ class StrategyTable:
 
     @property
     def budget_equal(self) -> bool:
-        return all(r.max_epochs and r.epochs < r.max_epochs for rs in self.runs.values() for r in rs)
+        return all(r.stopped_early for rs in self.runs.values() for r in rs)
 
     def rows(self) -> list[tuple[str, ...]]:
         out = []
         for name, rs in self.runs.items():
-            scores = np.asarray(self.scores(name))
-            half = paired_interval(scores, np.zeros_like(scores))
+            interval = mean_interval(self.scores(name))
             gap = [100 * (r.train_accuracy - r.val_accuracy) for r in rs if r.train_accuracy is not None]
-            out.append((name, f"{scores.mean():.1%}", "—" if half.n < 2 else f"± {(half.high - half.mean):.1f}",
+            out.append((name, f"{interval.mean / 100:.1%}", "—" if interval.n < 2 else f"± {interval.half_width:.1f}",
                         f"{np.median([r.seconds_per_epoch for r in rs]):.2f}",
                         f"{min(r.epochs for r in rs)}–{max(r.epochs for r in rs)}",
                         f"{rs[0].trainable_params:,}", f"{np.mean(gap):.0f}" if gap else "—"))
@@ -242,10 +241,9 @@ class StrategyTable:
 
         fig, ax = plt.subplots(figsize=(8.5, 4))
         for i, (name, rs) in enumerate(self.runs.items()):
-            scores = np.asarray(self.scores(name))
-            interval = paired_interval(scores, np.zeros_like(scores))
-            half = 0.0 if interval.n < 2 else (interval.high - interval.mean) / 100
-            ax.errorbar(np.median([r.seconds_per_epoch for r in rs]), scores.mean(), yerr=half, fmt="o", capsize=4,
+            interval = mean_interval(self.scores(name))
+            ax.errorbar(np.median([r.seconds_per_epoch for r in rs]), interval.mean / 100,
+                        yerr=interval.half_width / 100, fmt="o", capsize=4,
                         color=f"C{i}", label=name)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import PercentFormatter
 import numpy as np
 
+from .reporting import mean_interval
+
 
 def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 6,
                   title: str | None = None, seed: int = 0) -> plt.Figure:
@@ -200,16 +202,6 @@ def plot_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, cla
     return fig
 
 
-def _mean_and_halfwidth(values) -> tuple[float, float]:
-    """Mean and the half-width of its 95% t-interval (0 for a single value)."""
-    from scipy import stats
-
-    values = np.asarray(values, float)
-    if values.size < 2:
-        return float(values.mean()), 0.0
-    return float(values.mean()), float(stats.t.ppf(0.975, values.size - 1) * stats.sem(values))
-
-
 def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str = "test accuracy",
                           chance: float | None = None) -> plt.Figure:
     """An honest accuracy axis: from 0 to 100%, chance marked; a light grid, the legend, the title."""
@@ -242,7 +234,9 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (name, by_count) in enumerate(curves.items()):
         counts = sorted(by_count)
-        mean, half = np.array([_mean_and_halfwidth(by_count[c]) for c in counts]).T
+        intervals = [mean_interval(by_count[c]) for c in counts]
+        mean = np.array([i.mean for i in intervals]) / 100
+        half = np.array([i.half_width for i in intervals]) / 100
         ax.plot(counts, mean, marker="o", color=f"C{i}", label=name)
         ax.fill_between(counts, mean - half, mean + half, color=f"C{i}", alpha=0.2)
     ax.set_xscale("log")
@@ -260,8 +254,9 @@ def plot_comparison(comparisons, title: str = "Does transfer pay? The same proto
     width = 0.8 / len(methods)
     for g, comparison in enumerate(comparisons):
         for i, method in enumerate(methods):
-            mean, half = _mean_and_halfwidth(comparison.scores[method])
-            ax.bar(g + (i - (len(methods) - 1) / 2) * width, mean, width * 0.92, yerr=half, capsize=3,
+            interval = mean_interval(comparison.scores[method])
+            ax.bar(g + (i - (len(methods) - 1) / 2) * width, interval.mean / 100, width * 0.92,
+                   yerr=interval.half_width / 100, capsize=3,
                    color=f"C{i}", label=method if g == 0 else None)
         ax.hlines(comparison.chance, g - 0.45, g + 0.45, color="0.3", linestyle=":",
                   label="chance" if g == 0 else None)

@@ -45,6 +45,11 @@ class Interval:
         """+1 (a is better), -1 (b is better) or 0 (no clear difference)."""
         return int(np.sign(self.mean)) if self.clear else 0
 
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width, in points (0 with one seed, where there is no interval)."""
+        return 0.0 if self.n < 2 else (self.high - self.low) / 2
+
     def as_list(self) -> list[float]:
         """[low, mean, high], the form benchmarks/results.json records."""
         return [round(self.low, 2), round(self.mean, 2), round(self.high, 2)]
@@ -72,6 +77,12 @@ def paired_interval(a, b, confidence: float = 0.95) -> Interval:
         return Interval(mean, math.nan, math.nan, n)
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / math.sqrt(n))
     return Interval(mean, mean - half, mean + half, n)
+
+
+def mean_interval(values, confidence: float = 0.95) -> Interval:
+    """One method's mean over seeds (accuracies in 0…1, reported in points) and its t-interval:
+    the unpaired spread of a single row, as a table or a figure's whiskers show it."""
+    return paired_interval(values, np.zeros(np.shape(values)), confidence)
 
 
 def difference_sentence(name_a: str, a, name_b: str, b) -> str:
