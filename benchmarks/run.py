@@ -167,12 +167,19 @@ def experiment_results(reports: dict[str, dict]) -> dict:
     out: dict = {}
     if "lesson02" in reports:
         r = reports["lesson02"]
-        from tl_kit.experiments import CNN, PIXELS, RANDOM
+        from tl_kit.experiments import CNN, PIXELS, PRETRAINED, RANDOM
+        from tl_kit.reporting import unpaired_interval
 
         names = {RANDOM: "vs_random", PIXELS: "vs_pixels", CNN: "vs_small_cnn"}
         out["transfer_gain_points"] = {data: {names[m]: gain for m, gain in c["gain_points"].items() if m in names}
                                        for data, c in r["comparisons"].items()}
         out["lesson02_comparisons"] = r["comparisons"]
+        if {"emoji", "fashion_mnist"} <= r["comparisons"].keys():  # did transfer pay more on emoji? (Welch)
+            seed_gains = {data: {names[m]: [100 * (a - b) for a, b in zip(c["scores"][PRETRAINED], c["scores"][m])]
+                                 for m in names if m in c["scores"]} for data, c in r["comparisons"].items()}
+            out["gain_difference_emoji_minus_fashion_points"] = {
+                key: unpaired_interval(seed_gains["emoji"][key], seed_gains["fashion_mnist"][key]).as_list()
+                for key in seed_gains["emoji"]}
         out.setdefault("cpu_seeds", {})["lesson02"] = r["seeds"]
     if "lesson03" in reports:
         r = reports["lesson03"]
@@ -241,7 +248,7 @@ def main() -> int:
         res["machine"], res["date"] = machine(), time.strftime("%Y-%m-%d")  # the same machine measures the rest
         measured = run_lessons(args.only_lessons or ["fast", "cpu"], args.notebooks)
         for key, value in measured.items():  # merge per notebook, so one lesson's run keeps the others' times
-            merge = key.endswith("_lesson_seconds") or key == "cpu_seeds"
+            merge = key.endswith("_lesson_seconds") or key in ("cpu_seeds", "at_image_size")
             res[key] = {**res.get(key, {}), **value} if merge else value
         print(write_results(res, out))
         return 0
@@ -278,28 +285,38 @@ def main() -> int:
 
 def run_lessons(profiles: list[str], notebooks: list[str] | None = None) -> dict:
     """Every lesson, whole, in each profile: wall times (also into tl_kit/lesson_times.json), and
-    in the cpu profile the experiments lessons 02 and 03 saved in their run folders."""
+    in the cpu profile the experiments lessons 02 and 03 saved in their run folders.
+
+    With TL_KIT_IMAGE_SIZE set, the same runs are a measurement at that size: they go under
+    `at_image_size` ("cpu 96 px") and leave the lessons' recorded times alone.
+    """
     import tempfile
 
     from tl_kit.info import measure_vgg16_speed
     from tl_kit.lessons import LESSONS, record_times
+    from tl_kit import config
     from tl_kit.profiles import PROFILES
 
+    size = config.image_size()
     res: dict = {}
     for profile in profiles:
         key = f"{profile}_lesson_seconds"
-        res[key] = {}
+        seconds = res[key] = {}
         with tempfile.TemporaryDirectory() as runs:
             for lesson in LESSONS:
                 if notebooks and lesson.notebook not in notebooks:
                     continue
                 print(f"notebook {lesson.notebook} in the {profile} profile …", flush=True)
-                res[key][lesson.notebook] = run_notebook(ROOT / "notebooks" / lesson.notebook, profile, Path(runs))
-            if profile == "cpu":
-                res.update(experiment_results(lesson_reports(Path(runs))))
-        record_times(profile, res[key], measure_vgg16_speed(PROFILES[profile].image_size))
+                seconds[lesson.notebook] = run_notebook(ROOT / "notebooks" / lesson.notebook, profile, Path(runs))
+            found = experiment_results(lesson_reports(Path(runs))) if profile == "cpu" else {}
+        if size:  # a measurement at another resolution: kept apart, the lessons' own times stay as they are
+            res.pop(key)
+            res.setdefault("at_image_size", {})[f"{profile} {size} px"] = {"lesson_seconds": seconds, **found}
+            continue
+        res.update(found)
+        record_times(profile, seconds, measure_vgg16_speed(PROFILES[profile].image_size))
         if profile == "fast" and not notebooks:
-            res["fast_suite_seconds"] = sum(res[key].values())
+            res["fast_suite_seconds"] = sum(seconds.values())
     return res
 
 
@@ -357,6 +374,9 @@ def render(res: dict) -> str:
         for key, points in gains.items():
             rows.append(f"| lesson 02 (cpu, {seeds.get('lesson02')} seeds, 10 labels/class), {data}: pretrained probe "
                         f"− {names[key]} | {interval(points)} | report |")
+    for key, points in res.get("gain_difference_emoji_minus_fashion_points", {}).items():
+        rows.append(f"| lesson 02: gain over {names[key]} on emoji − the same gain on Fashion-MNIST (Welch) | "
+                    f"{interval(points)} | report |")
     if "finetune_vs_extraction_points" in res:
         rows.append(f"| lesson 03 (cpu, {seeds.get('lesson03')} seeds): fine-tune block 5 − feature extraction | "
                     f"{interval(res['finetune_vs_extraction_points'])} | report |")
@@ -367,6 +387,15 @@ def render(res: dict) -> str:
     if "strategy_budget_equal" in res:
         rows.append(f"| lesson 03: every strategy trained until early stopping fired (equal budget) | "
                     f"{res['strategy_budget_equal']} | true |")
+    for where, m in res.get("at_image_size", {}).items():
+        for nb, s in m["lesson_seconds"].items():
+            rows.append(f"| {nb}, {where} (TL_KIT_IMAGE_SIZE) | {s / 60:.1f} min | ≤ 10 min to become the default |")
+        if "finetune_vs_extraction_points" in m:
+            rows.append(f"| lesson 03 at {where}: fine-tune block 5 − feature extraction | "
+                        f"{interval(m['finetune_vs_extraction_points'])} | report |")
+        for name, row in m.get("lesson03_strategies", {}).items():
+            rows.append(f"| lesson 03 at {where}: {name} | balanced test {np.mean(row['test']):.1%}, "
+                        f"{np.median(row['seconds_per_epoch']):.2f} s/epoch | |")
     return "\n".join(rows) + "\n"
 
 

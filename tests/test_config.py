@@ -57,7 +57,7 @@ def test_every_documented_variable_changes_what_the_kit_uses(monkeypatch, tmp_pa
 
 
 def test_an_unknown_setting_name_is_a_key_error_listing_the_settings():
-    with pytest.raises(KeyError, match="profile, data, cache"):
+    with pytest.raises(KeyError, match="profile, image_size, data, cache"):
         config.get("colour")
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from tl_kit import load_dataset, load_vgg16
-from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, StrategyTable, run_comparison,
-                                train_small_cnn)
+from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, StrategyTable, contrast_gains,
+                                run_comparison, train_small_cnn)
+from tl_kit.errors import OptionError
 from tl_kit.profiles import PROFILES
 from tl_kit.training import Result
 
@@ -31,6 +32,19 @@ def test_the_control_winning_is_reported_as_such():
     c = comparison([0.40, 0.42, 0.41], **{CNN: [0.50, 0.52, 0.49]})
     assert c.sentences()[0].startswith("small CNN from scratch beat pretrained features by 9.3 points")
     assert "transfer did not pay" in c.sentences()[-1]
+
+
+def test_gains_are_contrasted_across_data_sets_baseline_by_baseline():
+    emoji = comparison([0.50, 0.52, 0.48], **{RANDOM: [0.40, 0.43, 0.38], PIXELS: [0.35, 0.36, 0.33]})
+    fashion = comparison([0.70, 0.72, 0.71], **{RANDOM: [0.69, 0.70, 0.70], PIXELS: [0.66, 0.69, 0.70]})
+    fashion.dataset = "fashion_mnist"
+    assert emoji.seed_gains(RANDOM) == pytest.approx([10.0, 9.0, 10.0])
+    random_line, pixels_line = contrast_gains(emoji, fashion)
+    assert random_line.startswith("the gain of pretrained features over random features was 8.3 points larger on "
+                                  "emoji than on fashion_mnist")
+    assert pixels_line.startswith("the gain of pretrained features over raw pixels was 12.7 points larger on emoji")
+    assert contrast_gains(fashion, emoji)[0].startswith("the gain of pretrained features over random features was "
+                                                        "8.3 points larger on emoji than on fashion_mnist")
 
 
 def test_the_budget_sentence_says_whether_early_stopping_fired():
@@ -59,7 +73,14 @@ def test_strategy_table_sentences_budget_and_json():
     runs["train everything"][1] = fake("all", 0.6, epochs=15)  # hit its limit: not trained to convergence
     assert not table.budget_equal and "not equal" in table.sentences("feature extraction")[-1]
     assert "fine-tune block 5" in str(table) and "<table>" in table._repr_html_()
-    assert table.plot("title").axes[0].get_ylim() == (0, 1)
+    fig = table.plot("title", reference="feature extraction")
+    assert fig.axes[0].get_ylim() == (0, 1)
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert labels == ["fine-tune block 5", "train everything"]
+    with pytest.raises(OptionError, match="'feature extractoin' is not a row of this table"):
+        table.sentences(reference="feature extractoin")
+    centres = [line.get_xdata()[0] for line in fig.axes[1].lines if line.get_marker() == "o"]
+    assert centres == pytest.approx([5.33, 0.67], abs=0.01)  # the paired means the sentences state
 
 
 @pytest.fixture(scope="module")

@@ -71,3 +71,21 @@ def test_gpu_available_asks_the_active_backend_for_its_devices(monkeypatch, back
         assert profiles.gpu_available() is True
         monkeypatch.setattr(jax, "devices", lambda: [Device("cpu")])
     assert profiles.gpu_available() is False
+
+
+def test_image_size_setting_changes_only_the_size_and_says_so(monkeypatch):
+    monkeypatch.setenv("TL_KIT_PROFILE", "cpu")
+    monkeypatch.setenv("TL_KIT_IMAGE_SIZE", " 96 ")
+    profile = get_profile()
+    assert profile.image_size == 96 and profile.input_shape == (96, 96, 3)
+    assert profile.train_per_class == PROFILES["cpu"].train_per_class
+    assert "96 px by TL_KIT_IMAGE_SIZE" in profile.reason and "own: 64" in profile.reason
+    monkeypatch.setenv("TL_KIT_IMAGE_SIZE", "64")  # the profile's own size: nothing to say
+    assert get_profile().reason == "chosen by TL_KIT_PROFILE=cpu"
+
+
+@pytest.mark.parametrize("bad", ["big", "16", "1024", "96.5"])
+def test_image_size_setting_refuses_what_vgg16_cannot_take(monkeypatch, bad):
+    monkeypatch.setenv("TL_KIT_IMAGE_SIZE", bad)
+    with pytest.raises(ProfileError, match=r"TL_KIT_IMAGE_SIZE=.* whole number of pixels from 32 to 512"):
+        get_profile("cpu")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tl_kit.errors import ShapeError
-from tl_kit.reporting import Interval, difference_sentence, mean_interval, paired_interval, transfer_verdict
+from tl_kit.reporting import (Interval, difference_sentence, gain_contrast_sentence, mean_interval, paired_interval,
+                              transfer_verdict, unpaired_interval)
 
 A_WINS = ([0.72, 0.70, 0.74, 0.71, 0.73], [0.66, 0.65, 0.70, 0.66, 0.67])
 
@@ -93,3 +94,25 @@ def test_one_rows_mean_interval_is_the_t_interval_of_its_mean_in_points():
     interval = mean_interval(values)
     assert (interval.low, interval.high) == pytest.approx((low, high))
     assert interval.half_width == pytest.approx((high - low) / 2) and mean_interval([0.7]).half_width == 0.0
+
+
+def test_the_unpaired_interval_is_welchs_t_interval():
+    from scipy import stats
+
+    a, b = [12.0, 15.0, 13.0, 9.0], [3.0, 4.0, 2.0]
+    i = unpaired_interval(a, b)
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (i.mean, i.low, i.high) == pytest.approx((np.mean(a) - np.mean(b), ci.low, ci.high))
+    assert i.clear and i.sign == 1
+    assert unpaired_interval([1.0], [2.0, 3.0]).n == 1 and not unpaired_interval([1.0], [2.0, 3.0]).clear
+    with pytest.raises(ShapeError):
+        unpaired_interval([], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("a, b, start", [
+    ([12, 15, 13], [3, 4, 2], "the gain was 10.3 points larger on emoji than on fashion"),
+    ([3, 4, 2], [12, 15, 13], "the gain was 10.3 points larger on fashion than on emoji"),
+    ([5, -4, 9], [3, 8, -2], "no clear difference in the gain between emoji (+3.3 points) and fashion (+3.0 points)"),
+])
+def test_the_gain_contrast_names_where_the_gain_was_larger_or_says_no_clear_difference(a, b, start):
+    assert gain_contrast_sentence("the gain", "emoji", a, "fashion", b).startswith(start)

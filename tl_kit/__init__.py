@@ -36,7 +36,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "errors": ("DataError", "FreezeError", "ImageError", "LayerError", "ModelFileError", "NotebookError",
                "OptionError", "ProfileError", "ShapeError", "StaleCompileError", "TLKitError", "TrainingError",
                "WeightsError"),
-    "experiments": ("BLOCKS", "Comparison", "StrategyTable", "block_features", "run_comparison", "train_small_cnn"),
+    "experiments": ("BLOCKS", "Comparison", "StrategyTable", "block_features", "contrast_gains", "run_comparison", "train_small_cnn"),
     "features": ("extract_features",),
     "info": ("check_environment", "estimate_lessons", "measure_vgg16_speed"),
     "lessons": ("LESSONS", "reference_images_per_s"),

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import SPLITS, Dataset, take_per_class
+from .errors import OptionError
 from .features import extract_features
 from .probe import ProbeResult, linear_probe
-from .reporting import Interval, difference_sentence, mean_interval, paired_interval, transfer_verdict
+from .reporting import (Interval, difference_sentence, gain_contrast_sentence, mean_interval, paired_interval,
+                        transfer_verdict)
 from .training import Result
 
 #: The blocks whose (averaged) outputs a probe may read.
@@ -55,6 +57,10 @@ class Comparison:
     def gains(self, reference: str = PRETRAINED) -> dict[str, Interval]:
         """reference − every other method."""
         return {m: self.interval(reference, m) for m in self.scores if m != reference}
+
+    def seed_gains(self, baseline: str, reference: str = PRETRAINED) -> list[float]:
+        """reference − baseline on each seed, in points (the paired differences behind `interval`)."""
+        return [100 * (a - b) for a, b in zip(self.scores[reference], self.scores[baseline])]
 
     def sentences(self, reference: str = PRETRAINED) -> list[str]:
         """One sentence per baseline, then the verdict, all computed from the scores."""
@@ -94,6 +100,15 @@ class Comparison:
                 "scores": self.scores, "val_scores": self.val_scores, "blocks": self.blocks,
                 "cnn_epochs": self.epochs, "max_epochs": self.max_epochs, "chance": self.chance,
                 "gain_points": {m: i.as_list() for m, i in self.gains().items()}}
+
+
+def contrast_gains(first: Comparison, second: Comparison, reference: str = PRETRAINED) -> list[str]:
+    """Did transfer pay *more* on one data set than on the other? One sentence per baseline the
+    two comparisons share, on the difference of their gains (Welch's interval: the two data
+    sets' seeds are independent draws), in whichever direction it falls."""
+    shared = [m for m in first.scores if m != reference and m in second.scores]
+    return [gain_contrast_sentence(f"the gain of {reference} over {m}", first.dataset, first.seed_gains(m, reference),
+                                   second.dataset, second.seed_gains(m, reference)) for m in shared]
 
 
 def block_features(base, dataset: Dataset) -> dict[str, dict[str, np.ndarray]]:
@@ -181,6 +196,10 @@ class StrategyTable:
     def __init__(self, runs: dict[str, list]):
         self.runs = runs
 
+    def _check_row(self, row: str) -> None:
+        if row not in self.runs:
+            raise OptionError(f"{row!r} is not a row of this table; its rows: {', '.join(map(repr, self.runs))}.")
+
     def scores(self, row: str) -> list[float]:
         return [r.test_accuracy for r in self.runs[row]]
 
@@ -217,6 +236,7 @@ class StrategyTable:
 
     def sentences(self, reference: str) -> list[str]:
         """Each row against `reference`, the best row by mean, and what freezing less cost per epoch."""
+        self._check_row(reference)
         lines = [difference_sentence(name, self.scores(name), reference, self.scores(reference))
                  for name in self.runs if name != reference]
         best = max(self.runs, key=lambda n: np.mean([r.val_accuracy for r in self.runs[n]]))
@@ -234,18 +254,27 @@ class StrategyTable:
                      "for all; read those rows with care.")
         return lines
 
-    def plot(self, title: str):
-        """Balanced test accuracy (mean, 95% interval) against seconds per epoch, one point per row."""
+    def plot(self, title: str, reference: str):
+        """Left: balanced test accuracy (mean, 95% interval) against seconds per epoch, one point per
+        row. Right: each row − `reference`, paired over seeds with its 95% interval: what the
+        sentences call a difference (clear when the bar misses 0)."""
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter, PercentFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
-        fig, ax = plt.subplots(figsize=(8.5, 4))
+        self._check_row(reference)
+        fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.3, 1]})
+        others = [n for n in self.runs if n != reference]
         for i, (name, rs) in enumerate(self.runs.items()):
             interval = mean_interval(self.scores(name))
             ax.errorbar(np.median([r.seconds_per_epoch for r in rs]), interval.mean / 100,
-                        yerr=interval.half_width / 100, fmt="o", capsize=4,
-                        color=f"C{i}", label=name)
+                        yerr=interval.half_width / 100, fmt="o", capsize=4, color=f"C{i}", label=name)
+            if name != reference:
+                diff = paired_interval(self.scores(name), self.scores(reference))
+                low, high = (diff.low, diff.high) if diff.n > 1 else (diff.mean, diff.mean)
+                diff_ax.errorbar(diff.mean, -others.index(name), xerr=[[diff.mean - low], [high - diff.mean]],
+                                 fmt="o", capsize=4, color=f"C{i}")
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, numticks=6))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel("seconds per training epoch (log scale)")
@@ -253,8 +282,14 @@ class StrategyTable:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylabel("balanced test accuracy")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
-        ax.set_title(title + "\n(points: mean over seeds; whiskers: 95% interval)", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left", ncols=2)
+        ax.set_title("Cost and accuracy (mean over seeds, 95% interval)", fontsize=9)
+        diff_ax.axvline(0, color="0.3", linewidth=1)
+        diff_ax.set_yticks([-i for i in range(len(others))], others, fontsize=8)
+        diff_ax.set_xlabel(f"row − {reference.split(':')[0]} (points)")
+        diff_ax.grid(axis="x", alpha=0.3)
+        diff_ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
+        fig.suptitle(title, fontsize=10)
         fig.tight_layout()
         return fig
 

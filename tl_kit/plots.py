@@ -247,10 +247,15 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
 
 
 def plot_comparison(comparisons, title: str = "Does transfer pay? The same protocol on each data set") -> plt.Figure:
-    """Grouped bars for `tl_kit.experiments.Comparison`s: one group per data set, one bar per method,
-    the mean over seeds with its 95% interval, and each data set's chance level."""
-    fig, ax = plt.subplots(figsize=(3.2 + 2.4 * len(comparisons), 4))
+    """Two panels for `tl_kit.experiments.Comparison`s. Left: one group of bars per data set, one bar
+    per method (mean over seeds, whiskers the 95% interval of that mean), and chance. Right: what
+    the text's verdicts rest on, the paired difference pretrained − each baseline with its 95%
+    interval: seeds share their labels, so these intervals are narrower than the left whiskers
+    suggest, and a difference is clear exactly when its bar does not cross zero."""
+    fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(7.5 + 2.4 * len(comparisons), 4.2),
+                                      gridspec_kw={"width_ratios": [1.2 + 0.6 * len(comparisons), 2]})
     methods = list(comparisons[0].scores)
+    reference, baselines = methods[0], methods[1:]
     width = 0.8 / len(methods)
     for g, comparison in enumerate(comparisons):
         for i, method in enumerate(methods):
@@ -267,8 +272,26 @@ def plot_comparison(comparisons, title: str = "Does transfer pay? The same proto
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="upper right", ncols=2)
-    ax.set_title(title + "\n(bars: mean over seeds; whiskers: 95% interval of each mean. The paired differences "
-                         "in the text are sharper)", fontsize=9)
+    ax.set_title("Each method (mean over seeds, 95% interval)", fontsize=9)
+
+    rows, labels = [], []
+    for g, comparison in enumerate(comparisons):
+        for i, method in enumerate(baselines, start=1):
+            if method not in comparison.scores:
+                continue
+            interval = comparison.interval(reference, method)
+            y = -(g * (len(baselines) + 1) + i)
+            low, high = (interval.low, interval.high) if interval.n > 1 else (interval.mean, interval.mean)
+            diff_ax.errorbar(interval.mean, y, xerr=[[interval.mean - low], [high - interval.mean]], fmt="o",
+                             capsize=4, color=f"C{i}")
+            rows.append(y)
+            labels.append(f"{comparison.dataset}: − {method}")
+    diff_ax.axvline(0, color="0.3", linewidth=1)
+    diff_ax.set_yticks(rows, labels, fontsize=8)
+    diff_ax.set_xlabel(f"{reference} − baseline (points of balanced accuracy)")
+    diff_ax.grid(axis="x", alpha=0.3)
+    diff_ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

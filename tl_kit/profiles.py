@@ -5,7 +5,7 @@ Every notebook reads its image size, images per class and split, epochs and batc
 ten minutes on a 2-core laptop (`cpu`) and at VGG16's native 224×224 on a GPU (`gpu`).
 
 The profile is chosen automatically (a visible GPU → `gpu`, else `cpu`); the environment
-variable `TL_KIT_PROFILE` overrides it:
+variable `TL_KIT_PROFILE` overrides it, and `TL_KIT_IMAGE_SIZE` changes only its image size:
 
     >>> import os; os.environ["TL_KIT_PROFILE"] = "fast"
     >>> get_profile().image_size
@@ -126,4 +126,31 @@ def get_profile(name: str | None = None) -> Profile:
             f"Unknown profile {source}. Valid profiles: {', '.join(PROFILES)}. "
             f"Set {ENV_VAR} to one of them, or unset it to choose by hardware."
         )
-    return replace(PROFILES[chosen], reason=reason)
+    return _with_image_size(replace(PROFILES[chosen], reason=reason), config.image_size())
+
+
+SIZE_ENV = config.SETTINGS["image_size"].env
+MIN_SIZE, MAX_SIZE = 32, 512  # VGG16 without its top needs 32 px; beyond 512 a CPU lesson takes hours
+
+
+def _with_image_size(profile: Profile, asked: str | None) -> Profile:
+    """The profile at the image size TL_KIT_IMAGE_SIZE asks for (every other field unchanged).
+
+    One number changes the cost of every lesson (VGG16's work grows with its square), so a
+    teacher can measure a lesson at another resolution, or use a faster machine's time for
+    larger images, without a new profile. The reason line says that the size was changed.
+    """
+    if asked is None:
+        return profile
+    try:
+        size = int(asked)
+    except ValueError:
+        size = None
+    if size is None or not MIN_SIZE <= size <= MAX_SIZE:
+        raise ProfileError(f"{SIZE_ENV}={asked!r} is not an image size: give a whole number of pixels from "
+                           f"{MIN_SIZE} to {MAX_SIZE} (e.g. 96), or unset it to use the {profile.name} profile's "
+                           f"{profile.image_size}.")
+    if size == profile.image_size:
+        return profile
+    return replace(profile, image_size=size,
+                   reason=f"{profile.reason}; images at {size} px by {SIZE_ENV} (the profile's own: {profile.image_size})")

@@ -85,6 +85,43 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
     return paired_interval(values, np.zeros(np.shape(values)), confidence)
 
 
+def unpaired_interval(a, b, confidence: float = 0.95) -> Interval:
+    """mean(a) − mean(b) for two independent samples (values already in points), with Welch's
+    t-interval: for comparing what was measured on two data sets, whose seeds share nothing."""
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.ndim != 1 or b.ndim != 1 or a.size == 0 or b.size == 0:
+        raise ShapeError(f"Give one value per seed for each sample; got {np.shape(a)} and {np.shape(b)}.")
+    mean, n = float(a.mean() - b.mean()), int(min(a.size, b.size))
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, n)
+    result = stats.ttest_ind(a, b, equal_var=False)
+    ci = result.confidence_interval(confidence)
+    low, high = (mean, mean) if not np.isfinite(ci.low) else (float(ci.low), float(ci.high))
+    return Interval(mean, low, high, n)
+
+
+def gain_contrast_sentence(gain: str, name_a: str, gains_a, name_b: str, gains_b) -> str:
+    """Was a gain (per-seed differences, in points) larger on data set a than on b? Said from the
+    side where it was larger, with Welch's interval; "no clear difference" when it contains zero.
+
+    >>> print(gain_contrast_sentence("the gain over raw pixels", "emoji", [12, 15, 13], "Fashion-MNIST", [3, 4, 2]))
+    the gain over raw pixels was 10.3 points larger on emoji than on Fashion-MNIST (95% interval +7.2 to +13.5; the data sets' seeds are independent: 13.3 vs 3.0 points)
+    """
+    interval = unpaired_interval(gains_a, gains_b)
+    if not interval.clear:
+        detail = str(interval) if interval.n < 2 or not interval.varied else \
+            f"{interval.mean:+.1f} points, 95% interval {interval.low:+.1f} to {interval.high:+.1f}"
+        return (f"no clear difference in {gain} between {name_a} ({np.mean(gains_a):+.1f} points) and {name_b} "
+                f"({np.mean(gains_b):+.1f} points): {detail}")
+    if interval.mean < 0:
+        return gain_contrast_sentence(gain, name_b, gains_b, name_a, gains_a)
+    return (f"{gain} was {interval.mean:.1f} points larger on {name_a} than on {name_b} (95% interval "
+            f"{interval.low:+.1f} to {interval.high:+.1f}; the data sets' seeds are independent: "
+            f"{np.mean(gains_a):.1f} vs {np.mean(gains_b):.1f} points)")
+
+
 def difference_sentence(name_a: str, a, name_b: str, b) -> str:
     """One sentence on a − b: who beat whom, by how much, with the interval; or no clear difference."""
     interval = paired_interval(a, b)
