@@ -1,7 +1,7 @@
 # tl-kit: two commands on a fresh machine.
 #   make lab    create .venv, install the kit, register the "tl-kit" kernel, open JupyterLab on notebooks/
-#   make test   the same environment; unit tests + every notebook under nbval in the fast profile
-#               (TensorFlow backend, then JAX backend) + every lesson in JupyterLab in Chromium
+#   make test   the same environment; unit tests + every notebook and its student copy under nbval in
+#               the fast profile (TensorFlow backend, then JAX backend) + every lesson in JupyterLab in Chromium
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +12,9 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # JupyterLab refuses to run as root unless told; classroom containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test test-unit test-notebooks test-notebooks-jax test-browser gpu-check bench clean
+STUDENT := build/student
+
+.PHONY: install lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
 
 install: $(STAMP)
 
@@ -31,11 +33,16 @@ test: test-unit test-notebooks test-notebooks-jax test-browser
 test-unit: $(STAMP)
 	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
 
-test-notebooks: $(STAMP)
-	TL_KIT_PROFILE=fast KERAS_BACKEND=tensorflow $(PYTEST) $(NBVAL) notebooks
+# The copies a teacher hands out (every answer removed) must also run top to bottom.
+student-copies: $(STAMP)
+	rm -rf $(STUDENT)
+	$(BIN)/python -m tl_kit exercises notebooks/[0-9]*.ipynb --out-dir $(STUDENT)
 
-test-notebooks-jax: $(STAMP)
-	TL_KIT_PROFILE=fast KERAS_BACKEND=jax $(PYTEST) $(NBVAL) notebooks
+test-notebooks: student-copies
+	TL_KIT_PROFILE=fast KERAS_BACKEND=tensorflow $(PYTEST) $(NBVAL) notebooks $(STUDENT)
+
+test-notebooks-jax: student-copies
+	TL_KIT_PROFILE=fast KERAS_BACKEND=jax $(PYTEST) $(NBVAL) notebooks $(STUDENT)
 
 # Needs Chromium (Debian: apt-get install chromium); skips, saying so, without one.
 test-browser: $(STAMP)

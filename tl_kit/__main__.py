@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import TLKitError
+from .errors import NotebookError, TLKitError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +20,13 @@ def main(argv: list[str] | None = None) -> int:
                        help="online data sets to fetch too: tf_flowers, cats_vs_dogs, or all")
     fetch.add_argument("--no-weights", action="store_true", help="fetch data sets only")
     exercises = sub.add_parser("exercises", help="write a student copy of a lesson with every answer removed")
-    exercises.add_argument("notebook", help="the lesson, e.g. notebooks/01_conv_pool_softmax.ipynb")
-    exercises.add_argument("--out", default=None, help="where to write it (default: NAME_exercises.ipynb)")
+    exercises.add_argument("notebooks", nargs="+", metavar="notebook",
+                           help="the lesson(s), e.g. notebooks/01_conv_pool_softmax.ipynb")
+    where = exercises.add_mutually_exclusive_group()
+    where.add_argument("--out", default=None, help="for one lesson: where to write it "
+                                                   "(default: NAME_exercises.ipynb beside it)")
+    where.add_argument("--out-dir", default=None, help="a folder for the copies of every lesson given that has "
+                                                       "exercises (the others are skipped)")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -41,9 +46,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Students' kernels find these when TL_KIT_SHARED_DIR={Path(args.dest).expanduser().resolve()}")
             return 0 if all(item.ok for item in items) else 1
         elif args.command == "exercises":
-            from .exercises import make_student_copy
+            from .exercises import make_student_copies, make_student_copy
 
-            print(f"wrote {make_student_copy(args.notebook, args.out)}")
+            if args.out_dir:
+                written = make_student_copies(args.notebooks, args.out_dir)
+            elif len(args.notebooks) == 1:
+                written = [make_student_copy(args.notebooks[0], args.out)]
+            else:
+                raise NotebookError("Several lessons need --out-dir (a folder for their copies), not --out.") \
+                    if args.out else NotebookError("Several lessons: give --out-dir, a folder for their copies.")
+            for path in written:
+                print(f"wrote {path}")
     except TLKitError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

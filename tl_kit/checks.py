@@ -40,8 +40,8 @@ def _call(name: str, fn: Callable, args: tuple, kwargs: dict, shown: str):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise _Failed(f"{name} is not written yet: replace the `raise NotImplementedError` line in the "
-                      "exercise cell with your code, run that cell, then this one.") from None
+        raise _Failed(f"{name}: not answered yet. Replace the `raise NotImplementedError` line in the "
+                      "exercise cell with your code and run the cell again.") from None
     except Exception as err:  # a student's bug: report it in one line, not a traceback
         raise _Failed(f"{name}({shown}) raised {type(err).__name__}: {err}") from None
 
@@ -162,7 +162,8 @@ def check_max_pool(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
 def check_number(name: str, answer, expected: int | float, how: str) -> CheckResult:
     """A quiz answer: `answer` should equal `expected`; `how` says how to work it out if not."""
     if answer is None or answer is ...:
-        return CheckResult(name, False, f"{name}: no answer yet. {how}")
+        return CheckResult(name, False, f"{name}: not answered yet. Replace the `...` with your answer and run "
+                                        f"the cell again. {how}")
     if np.isclose(float(answer), float(expected)):
         return CheckResult(name, True, f"{name} = {expected}: right.")
     return CheckResult(name, False, f"{name}: {answer} is not right. {how}")
