@@ -217,6 +217,27 @@ def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str
     return fig
 
 
+def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Figure:
+    """Side by side, one panel per measure (e.g. parameters, multiply-adds): each block's share of
+    the whole, as a percentage bar labelled with its value, so that where the weights sit and
+    where the work happens can be told apart at a glance."""
+    fig, axes = plt.subplots(1, len(shares), figsize=(4.2 * len(shares), 3.4), sharey=True, squeeze=False)
+    for ax, (measure, by_block) in zip(axes[0], shares.items()):
+        total = sum(by_block.values())
+        fractions = [v / total for v in by_block.values()]
+        bars = ax.bar(list(by_block), fractions, color="C0")
+        ax.bar_label(bars, [f"{f:.0%}" for f in fractions], fontsize=8)
+        ax.set_title(f"share of {measure}", fontsize=9)
+        ax.set_xlabel("block")
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(0, 1.1 * max(max(fractions), 0.5))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("share of the whole conv base")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "test accuracy",
                   chance: float | None = None) -> plt.Figure:
     """Accuracy per layer (x axis), one line per weights source."""
