@@ -141,20 +141,24 @@ def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure
 
 
 def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
-    """For each named layer, its first `channels` feature maps of one image (H, W, C)."""
-    fig, axes = plt.subplots(len(activations), channels, figsize=(channels * 1.2, len(activations) * 1.35),
-                             squeeze=False)
+    """For each named layer, its first `channels` feature maps of one image (H, W, C), on one colour
+    scale per layer (ReLU outputs: 0 is dark) with its colour bar, so that maps of a layer can be
+    compared with each other and an all-dark map reads as "this channel did not respond"."""
+    fig, axes = plt.subplots(len(activations), channels, figsize=(channels * 1.25 + 1, len(activations) * 1.4),
+                             squeeze=False, layout="constrained")
     for r, (name, act) in enumerate(activations.items()):
+        shown = act[..., :channels]
+        top = float(shown.max()) or 1.0
         for c in range(channels):
             ax = axes[r, c]
             ax.set_xticks([]), ax.set_yticks([])
             if c < act.shape[-1]:
-                ax.imshow(act[..., c], cmap="viridis")
+                image = ax.imshow(act[..., c], cmap="viridis", vmin=0, vmax=top)
         axes[r, 0].set_ylabel(f"{name}\n{act.shape[0]}×{act.shape[1]}×{act.shape[2]}", rotation=0, ha="right",
                               va="center", fontsize=8)
+        fig.colorbar(image, ax=axes[r, :], shrink=0.9, pad=0.01, label="activation")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -214,6 +218,28 @@ def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str
     ax.legend(fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_kernel_learning(losses: Sequence[float], learned: np.ndarray, target: np.ndarray, title: str) -> plt.Figure:
+    """The loss of gradient descent per step (log scale), and the learnt kernel beside the one
+    that made the data, each cell labelled with its value, on one shared colour scale."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), gridspec_kw={"width_ratios": [1.6, 1, 1]}, layout="constrained")
+    axes[0].plot(np.arange(1, len(losses) + 1), losses)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("gradient-descent step")
+    axes[0].set_ylabel("mean squared error (log scale)")
+    axes[0].set_title("loss", fontsize=9)
+    axes[0].grid(alpha=0.3)
+    limit = float(max(np.abs(learned).max(), np.abs(target).max())) or 1.0
+    for ax, kernel, name in ((axes[1], learned, "learnt"), (axes[2], target, "target")):
+        image = ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        for (i, j), v in np.ndenumerate(kernel):
+            ax.text(j, i, f"{v:.2f}".replace("-0.00", "0.00"), ha="center", va="center", fontsize=8)
+        ax.set_title(f"{name} kernel", fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(image, ax=axes[1:], shrink=0.8, label="weight")
+    fig.suptitle(title, fontsize=10)
     return fig
 
 
