@@ -44,7 +44,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                  "layer_flops", "summarize"),
     "models": ("build_head", "linear_classifier", "small_cnn"),
     "notebook": ("show_code", "start"),
-    "plots": ("plot_block_shares", "plot_by_layer", "plot_confused", "plot_confusion", "plot_counts", "plot_examples",
+    "plots": ("plot_block_shares", "plot_by_layer", "plot_confused", "plot_confusion", "plot_examples",
               "plot_feature_maps", "plot_filters", "plot_activations", "plot_comparison", "plot_history", "plot_kernel_learning", "plot_label_efficiency",
               "plot_network", "plot_predictions", "plot_projection"),
     "preprocessing": ("preprocess", "resize_batch"),

@@ -38,56 +38,76 @@ def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[
     return fig
 
 
-def plot_counts(counts: dict[str, np.ndarray], class_names: Sequence[str], title: str = "Images per class") -> plt.Figure:
-    """Grouped bars: images per class for each split, so an unbalanced folder shows at a glance."""
-    fig, ax = plt.subplots(figsize=(max(6, len(class_names) * 0.7), 3))
-    width = 0.8 / len(counts)
-    x = np.arange(len(class_names))
-    for i, (split, values) in enumerate(counts.items()):
-        ax.bar(x + i * width, values, width, label=split)
-    ax.set_xticks(x + width * (len(counts) - 1) / 2, class_names, rotation=30, ha="right")
-    ax.set_ylabel("images")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "accuracy",
-                 title: str | None = None) -> plt.Figure:
-    """Loss and `metric` per epoch (train solid, validation dashed) for one or more named runs."""
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.5))
+                 title: str | None = None, before: dict[str, list[float]] | None = None,
+                 before_label: str = "phase 1: head only") -> plt.Figure:
+    """Loss and `metric` per epoch (train solid, validation dashed) for one or more named runs, on
+    shared, honest axes (accuracy from 0 to 1, loss from 0).
+
+    `before` is a history that every run continued from (lesson 03's phase 1): it is drawn once,
+    in grey, and each run's epochs follow it on the same time axis, after a line marking where
+    the runs begin. (With early stopping the runs start from the best epoch of `before`, not
+    necessarily its last one.)
+    """
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.6))
+    offset = 0
+    if before:
+        offset = len(before.get("loss", before.get(f"val_{metric}", [])))
+        for ax, key in ((ax_loss, "loss"), (ax_metric, metric)):
+            for prefix, style in (("", "-"), ("val_", "--")):
+                if f"{prefix}{key}" in before:
+                    values = before[f"{prefix}{key}"]
+                    ax.plot(np.arange(1, len(values) + 1), values, color="0.55", linestyle=style,
+                            label=f"{before_label} {'val' if prefix else 'train'}")
+            ax.axvline(offset + 0.5, color="0.3", linewidth=1, linestyle=":")
+            ax.annotate(" next phase starts", (offset + 0.5, 0.93), xycoords=("data", "axes fraction"), fontsize=7,
+                        color="0.3")
     for i, (name, hist) in enumerate(histories.items()):
         color = f"C{i}"
         for ax, key in ((ax_loss, "loss"), (ax_metric, metric)):
-            if key in hist:
-                epochs = np.arange(1, len(hist[key]) + 1)
-                ax.plot(epochs, hist[key], color=color, label=f"{name} train".strip())
-            if f"val_{key}" in hist:
-                epochs = np.arange(1, len(hist[f"val_{key}"]) + 1)
-                ax.plot(epochs, hist[f"val_{key}"], color=color, linestyle="--", label=f"{name} val".strip())
+            for prefix, style in (("", "-"), ("val_", "--")):
+                if f"{prefix}{key}" in hist:
+                    values = hist[f"{prefix}{key}"]
+                    epochs = offset + np.arange(1, len(values) + 1)
+                    ax.plot(epochs, values, color=color, linestyle=style, marker="." if len(values) < 6 else None,
+                            label=f"{name} {'val' if prefix else 'train'}".strip())
     for ax in (ax_loss, ax_metric):
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_metric.set(xlabel="epoch", ylabel=metric, title=metric)
-    ax_metric.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    ax_loss.set_ylim(bottom=0)
+    ax_metric.set_ylim(0, 1)
+    ax_metric.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax_loss.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="loss")
+    ax_metric.set(xlabel="epoch", ylabel="accuracy (plain, not balanced)" if metric == "accuracy" else metric,
+                  title=metric)
+    ax_metric.legend(fontsize=7, loc="lower right")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
                    title: str = "Confusion matrix (test)") -> plt.Figure:
-    """scikit-learn's confusion matrix display, rows = true class, normalised per row."""
-    from sklearn.metrics import ConfusionMatrixDisplay
+    """Rows = true class, columns = predicted class. Each cell shows how many test images it
+    holds (a count, which stays honest when a class has only a few images), its colour the
+    fraction of that row, so that classes of different sizes can be compared."""
+    from sklearn.metrics import confusion_matrix
 
-    fig, ax = plt.subplots(figsize=(7, 6))
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=np.arange(len(class_names)),
-                                            display_labels=class_names, normalize="true",
-                                            values_format=".2f", cmap="Blues", ax=ax, colorbar=False,
-                                            xticks_rotation=45)
-    ax.set_title(title)
+    counts = confusion_matrix(y_true, y_pred, labels=np.arange(len(class_names)))
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(3.4 + 0.65 * n, 2.0 + 0.6 * n))
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(counts):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                color="white" if fractions[i, j] > 0.6 else "black")
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), [f"{name} ({row})" for name, row in zip(class_names, counts.sum(axis=1))])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class (test images)")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of the true class", format=PercentFormatter(1.0))
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
