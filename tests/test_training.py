@@ -91,6 +91,20 @@ def test_live_curves_records_quietly_outside_a_notebook():
     assert len(curves.figure().axes) == 2
 
 
+def test_live_curves_continue_an_earlier_phase_on_one_time_axis():
+    x, y = blobs()
+    model = compile_classifier(build_head((8,), 3, features=x))
+    phase1 = model.fit(x, y, validation_data=(x, y), epochs=4, verbose=0).history
+    curves = LiveCurves(before=phase1, label="phase 2")
+    model.fit(x, y, validation_data=(x, y), epochs=2, verbose=0, callbacks=[curves])
+    loss_ax, accuracy_ax = curves.figure().axes
+    lines = {line.get_label(): line for line in accuracy_ax.lines}
+    assert list(lines["phase 1: head only train"].get_xdata()) == [1, 2, 3, 4]
+    assert list(lines["phase 2 train"].get_xdata()) == [5, 6]  # after phase 1, not from 1 again
+    assert any(line.get_xdata()[0] == 4.5 for line in loss_ax.lines)  # the marked start of phase 2
+    assert accuracy_ax.get_ylim() == (0, 1) and loss_ax.get_ylim()[0] == 0
+
+
 def test_live_curves_redraws_in_place_inside_a_notebook(monkeypatch):
     import IPython.display
 

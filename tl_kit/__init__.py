@@ -53,6 +53,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "reporting": ("Interval", "difference_sentence", "paired_interval", "transfer_verdict"),
     "runs": ("BestModelCheckpoint", "latest_run", "load_model", "new_run", "read_report", "write_report"),
     "training": ("Result", "ResultsTable", "fit_and_score", "repeat_for_steps", "score", "trainable_params"),
+    "optimizers": ("LayerwiseAdam",),
     "transfer": ("TransferModel", "suffix_model"),
     "uploads": ("classify_bytes",),
     "weights": ("WeightsSource", "load_vgg16", "resolve_weights"),

@@ -27,12 +27,15 @@ class LiveCurves(keras.callbacks.Callback):
 
     It draws only inside a Jupyter kernel, at most once per `min_interval` seconds, and once more
     at the end; in a script, a test or with TL_KIT_LIVE_PLOTS=0 it stays quiet and only records.
-    `history` holds every epoch's logs either way.
+    `history` holds every epoch's logs either way. `before` is the history of an earlier phase
+    this run continues (lesson 03's phase 1): drawn first, in grey, on the same time axis.
     """
 
-    def __init__(self, metric: str = "accuracy", title: str | None = None, min_interval: float = 1.0):
+    def __init__(self, metric: str = "accuracy", title: str | None = None, min_interval: float = 1.0,
+                 before: dict[str, list[float]] | None = None, label: str = ""):
         super().__init__()
         self.metric, self.title, self.min_interval = metric, title, min_interval
+        self.before, self.label = before, label
         self.history: dict[str, list[float]] = {}
         self.draws = 0
         self._handle = None
@@ -56,7 +59,7 @@ class LiveCurves(keras.callbacks.Callback):
         """The current curves as a figure (what is drawn live)."""
         from .plots import plot_history
 
-        return plot_history({"": self.history}, self.metric, self.title)
+        return plot_history({self.label: self.history}, self.metric, self.title, before=self.before)
 
     def _draw(self) -> None:
         self._last = time.monotonic()

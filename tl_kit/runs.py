@@ -72,6 +72,8 @@ def load_model(path: str | Path, compile: bool = False):
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"No saved model at {path}. Run the training cell first (it saves the model there).")
+    from . import optimizers  # noqa: F401  (registers LayerwiseAdam, for files compiled with it)
+
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except (OSError, ValueError, KeyError, TypeError) as err:

@@ -33,14 +33,23 @@ def check_learning_rate(learning_rate: float) -> float:
     return value
 
 
-def compile_classifier(model, learning_rate: float = 1e-3):
+def compile_classifier(model, learning_rate: float = 1e-3, multipliers: dict[str, float] | None = None):
     """Adam and cross-entropy on integer labels (sparse: the same loss as categorical cross-entropy
-    on one-hot labels, without building the one-hot vectors)."""
+    on one-hot labels, without building the one-hot vectors).
+
+    `multipliers` ({variable path: factor}) gives those variables their own learning rate,
+    `learning_rate × factor` (`tl_kit.optimizers.LayerwiseAdam`); without it, plain Adam.
+    """
     import keras
 
     learning_rate = check_learning_rate(learning_rate)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    if multipliers and any(factor != 1.0 for factor in multipliers.values()):
+        from .optimizers import LayerwiseAdam
+
+        optimizer = LayerwiseAdam(learning_rate, multipliers=multipliers)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 

@@ -53,6 +53,16 @@ def suffix_model(model, boundary: str):
     return keras.Model(inputs, x, name=f"after_{boundary}")
 
 
+def _saved_optimizer(path: str | Path) -> dict:
+    """The optimizer config in a .keras file's compile config ({} when saved uncompiled)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            compiled = json.loads(archive.read("config.json")).get("compile_config") or {}
+        return dict(compiled["optimizer"]["config"])
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return {}
+
+
 def saved_learning_rate(path: str | Path) -> float | None:
     """The learning rate a .keras file was compiled with (None: saved uncompiled).
 
@@ -61,13 +71,20 @@ def saved_learning_rate(path: str | Path) -> float | None:
     model is recompiled on load anyway. Keras stores the rate as float32; 7 significant digits
     give back the number that was typed (1e-05, not 9.9999997e-06).
     """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            compiled = json.loads(archive.read("config.json")).get("compile_config") or {}
-        rate = compiled["optimizer"]["config"]["learning_rate"]
-    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
-        return None
+    rate = _saved_optimizer(path).get("learning_rate")
     return float(f"{float(rate):.7g}") if isinstance(rate, (int, float)) else None
+
+
+def saved_head_multiplier(path: str | Path) -> float:
+    """The head's learning-rate multiplier a .keras file was compiled with (1: none)."""
+    return max(_saved_optimizer(path).get("multipliers", {}).values(), default=1.0)
+
+
+def _check_multiplier(factor: float) -> float:
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor <= 1000:
+        raise TrainingError(f"head_multiplier must be a number above 0 (at most 1000); got {factor!r}. Use e.g. 10 for "
+                            "a head that learns ten times faster than the base, or 1 for one learning rate.")
+    return float(factor)
 
 
 class TransferModel:
@@ -78,6 +95,8 @@ class TransferModel:
             `freeze_to("block4_pool")` can address them.
         head: the new classifier, built on the base's output shape with name="head".
         learning_rate: the starting learning rate (the head alone trains at first).
+        head_multiplier: the head trains at `learning_rate × head_multiplier`, the base at
+            `learning_rate` (e.g. 10: a new head learns faster than the pretrained layers move).
 
     The new model shares layers and weights with `base` and `head`. It starts as feature
     extraction (the whole base frozen), compiled. `model` is the Keras model, for `predict`,
@@ -85,7 +104,8 @@ class TransferModel:
     """
 
     def __init__(self, base=None, head=None, *, learning_rate: float = 1e-3, name: str = "vgg16_classifier",
-                 model=None):
+                 model=None, head_multiplier: float = 1.0):
+        self.head_multiplier = _check_multiplier(head_multiplier)
         if model is None:
             if base is None or head is None:
                 raise TrainingError("TransferModel needs a base and a head: TransferModel(base, head).")
@@ -97,33 +117,44 @@ class TransferModel:
             self._compile(learning_rate)
 
     # -- what trains ------------------------------------------------------------------------------
-    def freeze_to(self, layer: str, learning_rate: float | None = None) -> FreezeSummary:
+    def freeze_to(self, layer: str, learning_rate: float | None = None,
+                  head_multiplier: float | None = None) -> FreezeSummary:
         """Freeze every layer up to and including `layer`; everything after it trains."""
-        return self.train_only(layers_after(self.model, layer), learning_rate)
+        return self.train_only(layers_after(self.model, layer), learning_rate, head_multiplier)
 
-    def unfreeze(self, learning_rate: float | None = None) -> FreezeSummary:
+    def unfreeze(self, learning_rate: float | None = None, head_multiplier: float | None = None) -> FreezeSummary:
         """Let every layer train."""
-        return self.train_only(layer_names(self.model), learning_rate)
+        return self.train_only(layer_names(self.model), learning_rate, head_multiplier)
 
-    def use_preset(self, preset: Preset | str, learning_rate: float | None = None) -> FreezeSummary:
+    def use_preset(self, preset: Preset | str, learning_rate: float | None = None,
+                   head_multiplier: float | None = None) -> FreezeSummary:
         """Freeze as a preset says (a Preset, or its id such as "fine_tune_block5")."""
-        return self.train_only(layers_after(self.model, get_preset(preset).up_to), learning_rate)
+        return self.train_only(layers_after(self.model, get_preset(preset).up_to), learning_rate, head_multiplier)
 
-    def train_only(self, layers: Iterable[str], learning_rate: float | None = None) -> FreezeSummary:
+    def train_only(self, layers: Iterable[str], learning_rate: float | None = None,
+                   head_multiplier: float | None = None) -> FreezeSummary:
         """Exactly the named layers train; the rest are frozen. Then recompile.
 
         Every check runs before any flag changes, so a bad choice (FreezeError, TrainingError)
-        leaves the model as it was. `learning_rate` None keeps the current one.
+        leaves the model as it was. `learning_rate` and `head_multiplier` None keep the current ones.
         """
         chosen = plan(self.model, layers)
         rate = self.learning_rate if learning_rate is None else check_learning_rate(learning_rate)
+        multiplier = self.head_multiplier if head_multiplier is None else _check_multiplier(head_multiplier)
         for layer in unit_layers(self.model):
             layer.trainable = layer.name in chosen
+        self.head_multiplier = multiplier
         self._compile(rate)
         return self.summary()
 
+    def multipliers(self) -> dict[str, float]:
+        """{variable path: learning-rate factor} for the head's variables ({} when it is 1)."""
+        if self.head_multiplier == 1.0:
+            return {}
+        return {v.path: self.head_multiplier for v in self.model.layers[-1].trainable_weights}
+
     def _compile(self, learning_rate: float) -> None:
-        compile_classifier(self.model, learning_rate)
+        compile_classifier(self.model, learning_rate, self.multipliers())
         self.learning_rate = check_learning_rate(learning_rate)
         self._compiled_trainable = self._trainable_ids()
 
@@ -198,7 +229,7 @@ class TransferModel:
             x_train, x_val = (extract_features(self.model, x, boundary, cache=cache, batch_size=batch_size,
                                                verbose=False, progress=False) for x in (train[0], val[0]))
             cache_seconds = time.perf_counter() - start
-            fit_model = compile_classifier(suffix_model(self.model, boundary), self.learning_rate)
+            fit_model = compile_classifier(suffix_model(self.model, boundary), self.learning_rate, self.multipliers())
             mode = f"cached prefix: the layers up to {boundary} ran once; only the layers after it trained"
         elif augment is not False:
             from .augment import light_augmentation
@@ -206,7 +237,8 @@ class TransferModel:
             layer = light_augmentation() if augment is True else augment
             x_train, x_val = np.asarray(train[0], "float32"), np.asarray(val[0], "float32")
             fit_model = compile_classifier(keras.Sequential([keras.Input(x_train.shape[1:]), layer, VGG16Preprocess(),
-                                                             self.model]), self.learning_rate)
+                                                             self.model]), self.learning_rate,
+                                           self.multipliers())
             mode = f"full forward pass every step, augmented images ({layer.name})"
         else:
             x_train, x_val = preprocess(train[0]), preprocess(val[0])
@@ -252,7 +284,9 @@ class TransferModel:
         from .runs import load_model
 
         model = load_model(path)  # the layers' `trainable` flags are part of the saved config
-        return cls(model=model, learning_rate=saved_learning_rate(path) or 1e-3)
+        return cls(model=model, learning_rate=saved_learning_rate(path) or 1e-3,
+                   head_multiplier=saved_head_multiplier(path))
 
     def __repr__(self) -> str:
-        return f"TransferModel({self.describe()}, learning rate {self.learning_rate:g}; {self.summary()!r})"
+        head = f" (the head ×{self.head_multiplier:g})" if self.head_multiplier != 1.0 else ""
+        return f"TransferModel({self.describe()}, learning rate {self.learning_rate:g}{head}; {self.summary()!r})"
