@@ -33,3 +33,21 @@ def test_the_comparison_figure_draws_each_paired_difference_where_the_text_puts_
     # the paired interval of a constant 5-point gap is a point, although each method's own spread is 10 points wide
     random_bar = emoji.interval(PRETRAINED, RANDOM)
     assert random_bar.high - random_bar.low < 1e-6 and np.std(emoji.scores[RANDOM]) > 0.05
+
+
+def test_the_network_diagram_draws_each_layer_as_tall_as_its_parameter_count():
+    from tl_kit import TransferModel, build_head, load_vgg16
+    from tl_kit.freezing import unit_layers
+    from tl_kit.plots import plot_network
+
+    base, _ = load_vgg16(None, input_shape=(32, 32, 3), verbose=False)
+    tm = TransferModel(base, build_head((1, 1, 512), 10, name="head"))
+    fig = plot_network(tm.model, {"block5_conv3", "head"})
+    boxes = fig.axes[0].patches
+    params = [sum(int(np.prod(w.shape)) for w in layer.weights) for layer in unit_layers(tm.model)]
+    heights = [box.get_height() for box in boxes]
+    weighted = [(h, p) for h, p in zip(heights, params) if p]
+    ratio = [h / p for h, p in weighted]
+    assert max(ratio) == pytest.approx(min(ratio))  # linear in parameters, not in log2(channels)
+    colours = {layer.name: box.get_facecolor() for layer, box in zip(unit_layers(tm.model), boxes)}
+    assert colours["block5_conv3"] == colours["head"] != colours["block5_conv2"]

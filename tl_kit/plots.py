@@ -399,32 +399,36 @@ def plot_conv_view(view) -> plt.Figure:
 
 
 def plot_network(model, trainable: set[str], title: str = "") -> plt.Figure:
-    """The network as a row of boxes, one per layer, height by its number of filters/units;
-    trainable layers orange, frozen layers blue-grey, pooling layers thin."""
+    """The network as a row of boxes, one per layer, trainable orange and frozen blue-grey.
+
+    A box's height is proportional to the layer's parameter count (linear, not log: block 5's
+    conv layers really are 64 times block 1's second one, and the picture should say so); layers
+    without parameters (pooling) are thin grey slivers. The biggest layer is labelled with its count.
+    """
     from .freezing import block_of, unit_layers
 
     layers = unit_layers(model)
-    fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(layers) + 2), 2.6))
-    x = 0.0
-    for layer in layers:
-        channels = layer.output.shape[-1] or 1
-        height = 0.4 + 1.6 * np.log2(channels) / np.log2(1024)
-        width = 0.25 if not layer.weights else 0.8
-        color = "#f28e2b" if layer.name in trainable and layer.weights else ("#c9d3df" if layer.weights else "#e8e8e8")
-        ax.add_patch(plt.Rectangle((x, -height / 2), width, height, color=color, ec="#555", lw=0.6))
+    params = [int(sum(np.prod(w.shape) for w in layer.weights)) for layer in layers]
+    largest = max(params) or 1
+    fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(layers) + 2), 2.8))
+    x, starts = 0.0, {}
+    for layer, count in zip(layers, params):
+        starts.setdefault(block_of(layer.name), x)
+        height = max(2.2 * count / largest, 0.04)
+        width = 0.8 if count else 0.25
+        color = "#f28e2b" if layer.name in trainable and count else ("#c9d3df" if count else "#e8e8e8")
+        ax.add_patch(plt.Rectangle((x, -1.1), width, height, color=color, ec="#555", lw=0.6))
+        if count == largest:
+            ax.text(x + width / 2, -1.1 + height + 0.05, f"{count / 1e6:.1f} M", ha="center", fontsize=7)
         x += width + 0.12
     ax.set_xlim(-0.2, x)
-    ax.set_ylim(-1.3, 1.3)
+    ax.set_ylim(-1.45, 1.55)
     ax.axis("off")
-    starts, x = {}, 0.0
-    for layer in layers:
-        starts.setdefault(block_of(layer.name), x)
-        x += (0.25 if not layer.weights else 0.8) + 0.12
     for group, start in starts.items():
-        ax.text(start, -1.25, group, fontsize=8)
+        ax.text(start, -1.4, group, fontsize=8)
     ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")],
-              labels=["trainable", "frozen"], loc="upper right", fontsize=8, ncols=2)
-    ax.set_title(title, fontsize=9)
+              labels=["trainable", "frozen"], loc="upper left", fontsize=8, ncols=2)
+    ax.set_title(f"{title}{' · ' if title else ''}box height: the layer's parameters", fontsize=9)
     fig.tight_layout()
     return fig
 
