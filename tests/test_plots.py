@@ -51,3 +51,74 @@ def test_the_network_diagram_draws_each_layer_as_tall_as_its_parameter_count():
     assert max(ratio) == pytest.approx(min(ratio))  # linear in parameters, not in log2(channels)
     colours = {layer.name: box.get_facecolor() for layer, box in zip(unit_layers(tm.model), boxes)}
     assert colours["block5_conv3"] == colours["head"] != colours["block5_conv2"]
+
+
+def _factories():
+    """One small call of every figure a lesson shows (the widgets' own drawings aside)."""
+    from tl_kit import plots
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, size=(12, 8, 8, 3), dtype=np.uint8)
+    labels = np.arange(12) % 3
+    names = ["a", "b", "c"]
+    probs = rng.dirichlet(np.ones(3), size=12)
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.9], "accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6]}
+    emoji = comparison("emoji", [0.5, 0.6, 0.4], **{RANDOM: [0.45, 0.56, 0.36]})
+    return {
+        "plot_examples": lambda: plots.plot_examples(images, labels, names, per_class=2),
+        "plot_history": lambda: plots.plot_history({"run": history}, before=history),
+        "plot_confusion": lambda: plots.plot_confusion(labels, probs.argmax(axis=1), names),
+        "plot_feature_maps": lambda: plots.plot_feature_maps(images[0, ..., 0], {"k": rng.normal(size=(6, 6))}),
+        "plot_filters": lambda: plots.plot_filters(rng.normal(size=(3, 3, 3, 4)), "filters"),
+        "plot_activations": lambda: plots.plot_activations({"block1": np.abs(rng.normal(size=(4, 4, 8)))}),
+        "plot_projection": lambda: plots.plot_projection(rng.normal(size=(12, 5)), labels, names, "p", tsne=False),
+        "plot_confused": lambda: plots.plot_confused(images, labels, probs, names),
+        "plot_kernel_learning": lambda: plots.plot_kernel_learning([1.0, 0.1], np.eye(3), np.eye(3), "k"),
+        "plot_block_shares": lambda: plots.plot_block_shares({"parameters": {"1": 1.0, "2": 3.0}}, "shares"),
+        "plot_by_layer": lambda: plots.plot_by_layer({"w": {"block1": 0.5, "block2": 0.6}}, "by layer"),
+        "plot_label_efficiency": lambda: plots.plot_label_efficiency({"m": {2: [0.4, 0.5], 5: [0.6, 0.7]}}, "le"),
+        "plot_comparison": lambda: plots.plot_comparison([emoji]),
+        "plot_predictions": lambda: plots.plot_predictions(images[:3], labels[:3], probs[:3], names),
+    }
+
+
+WIDGET_DRAWINGS = {"plot_conv_view", "plot_network", "plot_prediction"}  # shown inside widgets, with their own text
+
+
+def test_every_lesson_figure_carries_a_text_alternative_that_names_what_it_shows():
+    from tl_kit import plots
+
+    factories = _factories()
+    public = {name for name in dir(plots) if name.startswith("plot_")}
+    assert public - WIDGET_DRAWINGS == set(factories)  # a new plot_* needs its alt text and an entry here
+    for name, make in factories.items():
+        text = make().alt_text
+        assert len(text) > 40 and text.endswith("."), (name, text)
+    assert "on the diagonal are right" in factories["plot_confusion"]().alt_text
+    assert "1 of 1 exclude zero" in factories["plot_comparison"]().alt_text  # a steady gap: clear
+
+
+def test_show_figure_prints_the_text_under_the_figure_and_refuses_a_figure_without_one(capsys):
+    import matplotlib.pyplot as plt
+
+    from tl_kit import TLKitError, show_figure
+
+    show_figure(_factories()["plot_block_shares"]())
+    assert capsys.readouterr().out.startswith("Figure: Bar charts of each block's share")
+    with pytest.raises(TLKitError, match="no text alternative"):
+        show_figure(plt.figure())
+
+
+def test_every_figure_in_a_lesson_is_shown_with_its_text():
+    import json
+    import re
+    from pathlib import Path
+
+    for notebook in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code":
+                continue
+            for line in source.splitlines():
+                bare = re.match(r"\s*(plot_\w+|\w+\.plot)\(", line)
+                assert not bare, f"{notebook.name}: a figure shown without show_figure: {line.strip()}"

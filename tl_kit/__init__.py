@@ -43,7 +43,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "freezing": ("FEATURE_EXTRACTION", "FINE_TUNE_BLOCK5", "FINE_TUNE_BLOCKS_4_5", "PRESETS", "Preset", "TRAIN_ALL",
                  "layer_flops", "summarize"),
     "models": ("build_head", "linear_classifier", "small_cnn"),
-    "notebook": ("show_code", "start"),
+    "notebook": ("show_code", "show_figure", "start"),
     "plots": ("plot_block_shares", "plot_by_layer", "plot_confused", "plot_confusion", "plot_examples",
               "plot_feature_maps", "plot_filters", "plot_activations", "plot_comparison", "plot_history", "plot_kernel_learning", "plot_label_efficiency",
               "plot_network", "plot_predictions", "plot_projection"),

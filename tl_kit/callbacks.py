@@ -36,6 +36,7 @@ class LiveCurves(keras.callbacks.Callback):
         super().__init__()
         self.metric, self.title, self.min_interval = metric, title, min_interval
         self.before, self.label = before, label
+        self.figure_text = ""  #: the text alternative of the last figure drawn (printed under it at the end)
         self.history: dict[str, list[float]] = {}
         self.draws = 0
         self._handle = None
@@ -54,12 +55,16 @@ class LiveCurves(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._draw()
+        if self.live and self.history:
+            print(f"Figure: {self.figure_text}")
 
     def figure(self) -> plt.Figure:
         """The current curves as a figure (what is drawn live)."""
         from .plots import plot_history
 
-        return plot_history({self.label: self.history}, self.metric, self.title, before=self.before)
+        fig = plot_history({self.label: self.history}, self.metric, self.title, before=self.before)
+        self.figure_text = fig.alt_text
+        return fig
 
     def _draw(self) -> None:
         self._last = time.monotonic()

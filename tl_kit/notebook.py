@@ -92,3 +92,24 @@ def show_code(obj) -> None:
     from IPython.display import Code, display
 
     display(Code(inspect.getsource(obj), language="python"))
+
+
+def show_figure(fig) -> None:
+    """Show a figure, then its text alternative printed under it (every `plot_*` of the kit
+    attaches one as `fig.alt_text`): a screen reader reads it, and every reader gets a caption
+    that says what the figure shows. Outside a notebook only the text is printed."""
+    import matplotlib.pyplot as plt
+
+    text = getattr(fig, "alt_text", None)
+    if not text:
+        raise TLKitError("This figure has no text alternative: set fig.alt_text to a sentence that says what it "
+                         "shows, then call show_figure(fig) again.")
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(fig)
+    plt.close(fig)
+    print(f"Figure: {text}")

@@ -15,6 +15,17 @@ import numpy as np
 from .reporting import mean_interval
 
 
+def _alt(fig: plt.Figure, text: str) -> plt.Figure:
+    """Attach the figure's text alternative: one or two sentences that say what it shows, printed
+    under it by `tl_kit.show_figure` for readers who cannot see it (and as its caption for all)."""
+    fig.alt_text = text
+    return fig
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
 def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 6,
                   title: str | None = None, seed: int = 0) -> plt.Figure:
     """A grid: one row per class, `per_class` random examples each, the class name on the left."""
@@ -35,7 +46,8 @@ def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    shown = ", ".join(f"{name} ({min(per_class, int(np.sum(labels == r)))})" for r, name in enumerate(class_names))
+    return _alt(fig, f"Example images in a grid, one row per class, up to {per_class} per row: {shown}.")
 
 
 def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "accuracy",
@@ -84,7 +96,11 @@ def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "ac
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    finals = "; ".join(f"{(name + ' ') if name else ''}validation {metric} {_pct(h[f'val_{metric}'][-1])} after "
+                       f"{len(h[f'val_{metric}'])} epochs" for name, h in histories.items() if h.get(f"val_{metric}"))
+    phase = " A first phase, in grey, comes before a dotted line; the runs continue after it." if before else ""
+    return _alt(fig, f"Training curves: loss (left) and {metric} (right) per epoch, training solid and validation "
+                     f"dashed.{phase} Last values: {finals or 'none yet'}.")
 
 
 def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
@@ -109,7 +125,12 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence
     fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of the true class", format=PercentFormatter(1.0))
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    off = counts - np.diag(np.diag(counts))
+    i, j = np.unravel_index(np.argmax(off), off.shape)
+    worst = f" The most frequent mistake: {class_names[i]} taken for {class_names[j]} ({off[i, j]} images)." \
+        if off[i, j] else " There are no mistakes."
+    return _alt(fig, f"Confusion matrix of {counts.sum()} test images in {n} classes, true class by row, prediction "
+                     f"by column: {np.trace(counts)} on the diagonal are right.{worst}")
 
 
 def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: dict[str, np.ndarray] | None = None,
@@ -137,7 +158,8 @@ def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: d
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return _alt(fig, f"The input picture and its feature map under each kernel ({', '.join(maps)}): red where the "
+                     "kernel responds positively, blue negatively.")
 
 
 def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure:
@@ -157,7 +179,8 @@ def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure
             ax.imshow((f - f.min()) / (np.ptp(f) or 1.0), interpolation="nearest")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    return _alt(fig, f"{n} first-layer filters of {kernel.shape[0]}×{kernel.shape[1]}×{kernel.shape[2]}, each drawn "
+                     f"as a small colour patch scaled to its own range ({title}).")
 
 
 def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
@@ -179,7 +202,11 @@ def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, titl
         fig.colorbar(image, ax=axes[r, :], shrink=0.9, pad=0.01, label="activation")
     if title:
         fig.suptitle(title, fontsize=10)
-    return fig
+    quiet = [f"{name}: {int(sum(act[..., c].max() <= 0 for c in range(min(channels, act.shape[-1]))))} of "
+             f"{min(channels, act.shape[-1])} maps silent" for name, act in activations.items()]
+    return _alt(fig, f"Feature maps of one image, the first {channels} channels of each layer in a row, one colour "
+                     f"scale per row (dark: no response), from {' to '.join(activations)} "
+                     f"({'; '.join(quiet)}).")
 
 
 def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
@@ -205,7 +232,9 @@ def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Seque
     axes[0, -1].legend(fontsize=8, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return _alt(fig, f"{len(features)} images' features squeezed to two dimensions by {' and '.join(methods)}, one "
+                     f"colour per class ({len(class_names)} classes): classes that form separate clouds are easy "
+                     "for a linear probe.")
 
 
 def plot_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
@@ -223,7 +252,9 @@ def plot_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, cla
         ax.axis("off")
     fig.suptitle(title if len(wrong) else "No wrong predictions")
     fig.tight_layout(rect=(0, 0, 1, 0.85))
-    return fig
+    pairs = ", ".join(f"{class_names[y_true[i]]} as {class_names[pred[i]]}" for i in wrong)
+    return _alt(fig, f"The {len(wrong)} test images the classifier got wrong most confidently, each with its true "
+                     f"and predicted class: {pairs}." if len(wrong) else "No test image was classified wrongly.")
 
 
 def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str = "test accuracy",
@@ -260,7 +291,9 @@ def plot_kernel_learning(losses: Sequence[float], learned: np.ndarray, target: n
         ax.set_xticks([]), ax.set_yticks([])
     fig.colorbar(image, ax=axes[1:], shrink=0.8, label="weight")
     fig.suptitle(title, fontsize=10)
-    return fig
+    return _alt(fig, f"Left: the mean squared error falls from {losses[0]:.3g} to {losses[-1]:.3g} over {len(losses)} "
+                     "gradient-descent steps (log scale). Right: the learnt kernel beside the target, cell by cell; "
+                     f"the largest difference is {np.abs(learned - target).max():.1g}.")
 
 
 def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Figure:
@@ -281,7 +314,11 @@ def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Fi
     axes[0][0].set_ylabel("share of the whole conv base")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    parts = "; ".join(f"{measure}: largest in block {max(by_block, key=by_block.get)} "
+                      f"({_pct(max(by_block.values()) / sum(by_block.values()))}), smallest in block "
+                      f"{min(by_block, key=by_block.get)} ({_pct(min(by_block.values()) / sum(by_block.values()))})"
+                      for measure, by_block in shares.items())
+    return _alt(fig, f"Bar charts of each block's share of the whole; {parts}.")
 
 
 def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "test accuracy",
@@ -292,7 +329,9 @@ def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
         layers = list(by_layer)
         ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
     ax.set_xlabel("features taken after")
-    return _finish_accuracy_plot(fig, ax, title, ylabel, chance)
+    best = "; ".join(f"{name}: best {max(by, key=by.get)} ({_pct(max(by.values()))})" for name, by in accuracies.items())
+    return _alt(_finish_accuracy_plot(fig, ax, title, ylabel, chance),
+                f"{ylabel.capitalize()} of a reader on each block's features, one line per weights source ({best}).")
 
 
 def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
@@ -310,7 +349,11 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
     ax.minorticks_off()
     ax.set_xticks(counts, [str(c) for c in counts])
     ax.set_xlabel("labelled training images per class (log scale)")
-    return _finish_accuracy_plot(fig, ax, title + "\n(shaded: 95% interval of the mean over seeds)", ylabel, chance)
+    ends = "; ".join(f"{name}: {_pct(np.mean(by[min(by)]))} at {min(by)} to {_pct(np.mean(by[max(by)]))} at {max(by)}"
+                     for name, by in curves.items())
+    return _alt(_finish_accuracy_plot(fig, ax, title + "\n(shaded: 95% interval of the mean over seeds)", ylabel, chance),
+                f"{ylabel.capitalize()} against labelled images per class, the mean over seeds with a shaded 95% "
+                f"band, one line per method ({ends} labels per class).")
 
 
 def plot_comparison(comparisons, title: str = "Does transfer pay? The same protocol on each data set") -> plt.Figure:
@@ -360,7 +403,11 @@ def plot_comparison(comparisons, title: str = "Does transfer pay? The same proto
     diff_ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    clear = sum(comparison.interval(reference, m).clear for comparison in comparisons for m in baselines
+                if m in comparison.scores)
+    return _alt(fig, f"Left: balanced test accuracy of {', '.join(methods)} on {', '.join(c.dataset for c in comparisons)}, "
+                     f"with chance marked. Right: {reference} minus each baseline, paired over seeds, with 95% "
+                     f"intervals: {clear} of {len(rows)} exclude zero (clear differences).")
 
 
 def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
@@ -377,7 +424,9 @@ def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, 
         ax.text(0.5, -0.05, "\n".join(lines), transform=ax.transAxes, ha="center", va="top", fontsize=8,
                 color="green" if top[0] == truth else "red")
     fig.tight_layout()
-    return fig
+    right = int(sum(np.argmax(p) == t for p, t in zip(probs, y_true)))
+    return _alt(fig, f"{n} test images, each with its true class and the model's {k} most likely classes: the top "
+                     f"guess is right for {right} of {n} (green right, red wrong).")
 
 
 def plot_conv_view(view) -> plt.Figure:
