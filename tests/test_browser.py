@@ -42,6 +42,7 @@ LESSONS = {
                              "fine-tune blocks 4–5"),
     "04_your_own_images.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
                                  "train everything"),
+    "05_look_inside.ipynb": (None, None, None),
 }
 
 

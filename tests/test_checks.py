@@ -75,3 +75,16 @@ def test_number_quiz():
     assert checks.check_number("params", 80, 80, "how")
     assert "not answered yet" in checks.check_number("params", ..., 80, "how").message
     assert "how" in checks.check_number("params", 72, 80, "how").message
+
+
+def test_channel_weights_checker_accepts_the_mean_and_names_the_sum_and_the_wrong_axis():
+    assert checks.check_channel_weights(lambda g: g.mean(axis=(0, 1)))
+    summed = checks.check_channel_weights(lambda g: g.sum(axis=(0, 1)))
+    assert not summed and "sum over height and width" in summed.message
+    wrong_axis = checks.check_channel_weights(lambda g: g.mean(axis=2))
+    assert not wrong_axis and "expected (" in wrong_axis.message
+
+    def unanswered(g):
+        raise NotImplementedError
+
+    assert "not answered yet" in checks.check_channel_weights(unanswered).message

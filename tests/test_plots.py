@@ -11,6 +11,14 @@ from tl_kit.experiments import CNN, PIXELS, PRETRAINED, RANDOM, Comparison
 from tl_kit.plots import plot_comparison
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
 def comparison(name, pretrained, **others) -> Comparison:
     scores = {PRETRAINED: pretrained, **others}
     return Comparison(name, 10, list(range(len(pretrained))), scores, scores, {}, [12, 20, 15], 150, 1 / 6)
@@ -56,6 +64,7 @@ def test_the_network_diagram_draws_each_layer_as_tall_as_its_parameter_count():
 def _factories():
     """One small call of every figure a lesson shows (the widgets' own drawings aside)."""
     from tl_kit import plots
+    from tl_kit.inside import GradCAM
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, size=(12, 8, 8, 3), dtype=np.uint8)
@@ -64,6 +73,9 @@ def _factories():
     probs = rng.dirichlet(np.ones(3), size=12)
     history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.9], "accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6]}
     emoji = comparison("emoji", [0.5, 0.6, 0.4], **{RANDOM: [0.45, 0.56, 0.36]})
+    heat = np.zeros((8, 8))
+    heat[0, 7] = 1.0
+    cam = GradCAM(heat, heat[::4, ::4], 1, 0.9, "block5_conv3")
     return {
         "plot_examples": lambda: plots.plot_examples(images, labels, names, per_class=2),
         "plot_history": lambda: plots.plot_history({"run": history}, before=history),
@@ -79,6 +91,10 @@ def _factories():
         "plot_label_efficiency": lambda: plots.plot_label_efficiency({"m": {2: [0.4, 0.5], 5: [0.6, 0.7]}}, "le"),
         "plot_comparison": lambda: plots.plot_comparison([emoji]),
         "plot_predictions": lambda: plots.plot_predictions(images[:3], labels[:3], probs[:3], names),
+        "plot_gradcam": lambda: plots.plot_gradcam(images[:2], {"predicted": [cam, cam]}, ["one", "two"], "cams"),
+        "plot_weight_change": lambda: plots.plot_weight_change({"block1_conv1": 0.0, "block5_conv1": 0.01},
+                                                               {"block5_conv1"}, "moved"),
+        "plot_top_images": lambda: plots.plot_top_images(images, {"channel 3": np.array([0, 4, 2])}, "top"),
     }
 
 
@@ -91,11 +107,17 @@ def test_every_lesson_figure_carries_a_text_alternative_that_names_what_it_shows
     factories = _factories()
     public = {name for name in dir(plots) if name.startswith("plot_")}
     assert public - WIDGET_DRAWINGS == set(factories)  # a new plot_* needs its alt text and an entry here
+    import matplotlib.pyplot as plt
+
     for name, make in factories.items():
-        text = make().alt_text
+        fig = make()
+        text = fig.alt_text
+        plt.close(fig)
         assert len(text) > 40 and text.endswith("."), (name, text)
     assert "on the diagonal are right" in factories["plot_confusion"]().alt_text
     assert "1 of 1 exclude zero" in factories["plot_comparison"]().alt_text  # a steady gap: clear
+    assert "strongest in the top right" in factories["plot_gradcam"]().alt_text
+    assert "1 did not move at all (block1_conv1)" in factories["plot_weight_change"]().alt_text
 
 
 def test_show_figure_prints_the_text_under_the_figure_and_refuses_a_figure_without_one(capsys):
@@ -122,3 +144,13 @@ def test_every_figure_in_a_lesson_is_shown_with_its_text():
             for line in source.splitlines():
                 bare = re.match(r"\s*(plot_\w+|\w+\.plot)\(", line)
                 assert not bare, f"{notebook.name}: a figure shown without show_figure: {line.strip()}"
+
+
+def test_label_efficiency_says_when_two_lines_coincide():
+    from tl_kit.plots import plot_label_efficiency
+
+    same = plot_label_efficiency({"a": {2: [0.4, 0.5], 5: [0.6, 0.7]}, "b": {2: [0.45, 0.451], 5: [0.65, 0.652]}}, "t")
+    assert "a and b coincide" in same.alt_text
+    assert any("lines coincide" in t.get_text() for t in same.axes[0].texts)
+    apart = plot_label_efficiency({"a": {2: [0.4, 0.5], 5: [0.6, 0.7]}, "b": {2: [0.2, 0.3], 5: [0.6, 0.7]}}, "t")
+    assert "coincide" not in apart.alt_text

@@ -133,6 +133,31 @@ def check_softmax(fn: Callable, cases: int = 100, seed: int = 0) -> CheckResult:
     return _run("softmax", body)
 
 
+def check_channel_weights(fn: Callable, cases: int = 50, seed: int = 0) -> CheckResult:
+    """Check fn(grads (H, W, C)) → Grad-CAM's weight per channel: the mean over height and width."""
+    rng = np.random.default_rng(seed)
+
+    def body() -> str:
+        for _ in range(cases):
+            h, w, c = (int(v) for v in rng.integers(1, 9, size=3))
+            grads = rng.normal(size=(h, w, c))
+            shown = f"grads of shape ({h}, {w}, {c})"
+            got = np.asarray(_call("channel_weights", fn, (grads.copy(),), {}, shown), dtype=float)
+            expected = grads.mean(axis=(0, 1))
+            if got.shape != expected.shape:
+                raise _Failed(f"channel_weights({shown}) returned shape {got.shape}; expected ({c},), one weight per "
+                              "channel: average over the first two axes (height and width).")
+            if np.allclose(got, grads.sum(axis=(0, 1))) and h * w > 1:
+                raise _Failed(f"channel_weights({shown}) returned the sum over height and width; Grad-CAM uses the "
+                              "mean (divide by H·W).")
+            if not np.allclose(got, expected, atol=1e-9):
+                raise _Failed(f"channel_weights({shown}) returned {np.round(got[:3], 4).tolist()}…, expected "
+                              f"{np.round(expected[:3], 4).tolist()}… (the mean over height and width).")
+        return f"channel_weights is right on {cases} random gradients."
+
+    return _run("channel_weights", body)
+
+
 def check_max_pool(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
     """Check a single-channel fn(feature_map (H, W), size, stride) max pooling with 'valid' padding."""
     rng = np.random.default_rng(seed)

@@ -36,6 +36,7 @@ LESSONS = (
     Lesson("02_feature_extraction.ipynb", "VGG16 as a frozen feature extractor"),
     Lesson("03_fine_tuning.ipynb", "Fine-tuning VGG16: which layers to freeze"),
     Lesson("04_your_own_images.ipynb", "Your own images, start to finish"),
+    Lesson("05_look_inside.ipynb", "Look inside: what VGG16 sees, and what fine-tuning changed"),
 )
 
 

@@ -351,9 +351,17 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
     ax.set_xlabel("labelled training images per class (log scale)")
     ends = "; ".join(f"{name}: {_pct(np.mean(by[min(by)]))} at {min(by)} to {_pct(np.mean(by[max(by)]))} at {max(by)}"
                      for name, by in curves.items())
+    names = list(curves)
+    alike = [f"{a} and {b}" for k, a in enumerate(names) for b in names[k + 1:]
+             if curves[a].keys() == curves[b].keys()
+             and all(abs(np.mean(curves[a][n]) - np.mean(curves[b][n])) < 0.005 for n in curves[a])]
+    if alike:  # one line hides the other: say so on the figure, not only in the text
+        ax.text(0.02, 0.04, f"{'; '.join(alike)}: the lines coincide (within half a point)", transform=ax.transAxes,
+                fontsize=8, color="0.3")
+    same = f" The lines of {'; '.join(alike)} coincide." if alike else ""
     return _alt(_finish_accuracy_plot(fig, ax, title + "\n(shaded: 95% interval of the mean over seeds)", ylabel, chance),
                 f"{ylabel.capitalize()} against labelled images per class, the mean over seeds with a shaded 95% "
-                f"band, one line per method ({ends} labels per class).")
+                f"band, one line per method ({ends} labels per class).{same}")
 
 
 def plot_comparison(comparisons, title: str = "Does transfer pay? The same protocol on each data set") -> plt.Figure:
@@ -494,3 +502,80 @@ def plot_prediction(prediction, k: int = 3) -> plt.Figure:
     ax_bars.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     fig.tight_layout()
     return fig
+
+
+def plot_gradcam(images: np.ndarray, rows: dict[str, list], titles: Sequence[str], title: str) -> plt.Figure:
+    """Grad-CAM heatmaps over their images: one column per image, one row per explanation
+    (`rows` maps a row label to one `tl_kit.inside.GradCAM` per image); the heatmap in a warm
+    colour scale over the picture, with a colour bar (0: no evidence, 1: the most)."""
+    n, labels = len(images), list(rows)
+    fig, axes = plt.subplots(len(labels), n, figsize=(1.9 * n + 1.2, 2.1 * len(labels) + 0.6), squeeze=False,
+                             layout="constrained")
+    for r, label in enumerate(labels):
+        for c, (image, cam) in enumerate(zip(images, rows[label])):
+            ax = axes[r, c]
+            ax.imshow(image, cmap="gray")
+            shown = ax.imshow(cam.heatmap, cmap="inferno", alpha=0.55, vmin=0, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{titles[c]}\n{cam.probability:.0%}" if r == 0 else f"{cam.probability:.0%}", fontsize=7)
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    fig.colorbar(shown, ax=axes, shrink=0.6, label="Grad-CAM (0 none … 1 most evidence)")
+    fig.suptitle(title, fontsize=10)
+    peaks = "; ".join(f"{label}: strongest in the {_where(rows[label][0].heatmap)} of the first image"
+                      for label in labels)
+    return _alt(fig, f"Grad-CAM heatmaps over {n} test images, one row per explanation ({', '.join(labels)}), "
+                     f"bright where the evidence for the class lies ({peaks}).")
+
+
+def _where(heatmap: np.ndarray) -> str:
+    """'top left', 'centre', … : where a heatmap peaks, in words."""
+    i, j = np.unravel_index(np.argmax(heatmap), heatmap.shape)
+    row = ("top", "middle", "bottom")[min(2, 3 * i // heatmap.shape[0])]
+    col = ("left", "centre", "right")[min(2, 3 * j // heatmap.shape[1])]
+    return "centre" if (row, col) == ("middle", "centre") else f"{row} {col}"
+
+
+def plot_weight_change(change: dict[str, float], trainable: set[str], title: str) -> plt.Figure:
+    """How far each layer's weights moved in training (relative change, log scale), trainable layers
+    orange; a layer that did not move at all is marked "0" on the axis floor instead of a bar."""
+    names = list(change)
+    fig, ax = plt.subplots(figsize=(min(14, 0.5 * len(names) + 2), 3.6))
+    moved = [v for v in change.values() if v > 0]
+    floor = min(moved) / 10 if moved else 1e-6
+    for i, name in enumerate(names):
+        colour = "#f28e2b" if name in trainable else "#c9d3df"
+        if change[name] > 0:
+            ax.bar(i, change[name], color=colour, bottom=0)
+        else:
+            ax.text(i, floor * 1.2, "0", ha="center", fontsize=8, color="0.3")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("relative change ‖after − before‖ / ‖before‖\n(log scale)", fontsize=8)
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")],
+              labels=["trainable", "frozen"], fontsize=8, loc="upper left")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    still = [n for n in names if change[n] == 0]
+    biggest = max(names, key=change.get)
+    return _alt(fig, f"Bar chart of how far each of {len(names)} layers' weights moved in training: {len(still)} "
+                     f"did not move at all ({', '.join(still[:3])}{' …' if len(still) > 3 else ''}); the most, "
+                     f"{biggest}, by {change[biggest]:.2g} of its size.")
+
+
+def plot_top_images(images: np.ndarray, picks: dict[str, np.ndarray], title: str) -> plt.Figure:
+    """For each channel (row), the images that excite it most, strongest first."""
+    k = max(len(p) for p in picks.values())
+    fig, axes = plt.subplots(len(picks), k, figsize=(1.2 * k + 1.6, 1.25 * len(picks) + 0.5), squeeze=False)
+    for r, (label, idx) in enumerate(picks.items()):
+        for c in range(k):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if c < len(idx):
+                ax.imshow(images[idx[c]], cmap="gray")
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _alt(fig, f"For each of {len(picks)} channels ({', '.join(picks)}), the {k} images that excite it most, "
+                     "strongest on the left.")
