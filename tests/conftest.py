@@ -35,3 +35,19 @@ def _isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TL_KIT_CACHE", str(tmp_path_factory.mktemp("tl_kit_cache")))
     monkeypatch.delenv("TL_KIT_DATA", raising=False)
     monkeypatch.delenv("TL_KIT_SHARED_DIR", raising=False)
+
+
+def run_on_backend(script: str, backend: str, timeout: int = 600) -> dict:
+    """Run a Python script in a fresh process with KERAS_BACKEND=`backend` (a backend is chosen
+    once per process); return the JSON object its last output line prints."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["backend"] == backend, result
+    return result

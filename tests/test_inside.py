@@ -1,19 +1,16 @@
 """Looking inside: Grad-CAM where the answer is known, on both backends and through a nested base;
 the weight-change chart exactly zero for frozen layers after a real fine-tuning step."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+
+from tests.conftest import run_on_backend
 
 from tl_kit.errors import LayerError, ShapeError
 from tl_kit.inside import channel_weights, gradcam, layer_weights, split_at, top_images, weight_change
 
 # A small CNN learns "is there a bright square?"; the square is always in the top-left corner of
-# the positive images, so Grad-CAM for "square" must peak there, and not for a square elsewhere.
+# the positive images, so Grad-CAM for "square" must peak there.
 SQUARE = r"""
 import json
 import keras
@@ -43,11 +40,8 @@ print(json.dumps({"backend": keras.backend.backend(), "peak": [int(p) for p in p
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_gradcam_peaks_where_the_evidence_is_a_bright_square_in_the_top_left_corner(backend):
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    out = subprocess.run([sys.executable, "-c", SQUARE], capture_output=True, text=True, timeout=600, env=env)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["backend"] == backend and result["accuracy"] > 0.95 and result["p"] > 0.9
+    result = run_on_backend(SQUARE, backend)
+    assert result["accuracy"] > 0.95 and result["p"] > 0.9
     assert result["peak"][0] < 12 and result["peak"][1] < 12, result  # inside or at the square (rows/cols 2–9)
     assert result["corner_share"] > 0.6, result
 

@@ -1,13 +1,10 @@
 """A learning rate per part of the model: the head moves `multiplier` times as far as the base,
 on both backends, and the choice survives save and load."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+
+from tests.conftest import run_on_backend
 
 from tl_kit.errors import TrainingError
 from tl_kit.optimizers import LayerwiseAdam
@@ -35,11 +32,7 @@ print(json.dumps({"backend": keras.backend.backend(), "moved": moved}))
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_the_head_moves_ten_times_as_far_as_the_base_in_adams_first_step(backend):
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    out = subprocess.run([sys.executable, "-c", ONE_STEP], capture_output=True, text=True, timeout=300, env=env)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["backend"] == backend
+    result = run_on_backend(ONE_STEP, backend)
     base_kernel, base_bias, head_kernel, head_bias = result["moved"]
     assert base_kernel == pytest.approx(1e-3, rel=0.05) and base_bias == pytest.approx(1e-3, rel=0.05)
     assert head_kernel == pytest.approx(1e-2, rel=0.05) and head_bias == pytest.approx(1e-2, rel=0.05)
