@@ -261,18 +261,19 @@ class StrategyTable:
         import matplotlib.pyplot as plt
         from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
+        from .plots import draw_paired_differences
+
         self._check_row(reference)
         fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.3, 1]})
-        others = [n for n in self.runs if n != reference]
         for i, (name, rs) in enumerate(self.runs.items()):
             interval = mean_interval(self.scores(name))
             ax.errorbar(np.median([r.seconds_per_epoch for r in rs]), interval.mean / 100,
                         yerr=interval.half_width / 100, fmt="o", capsize=4, color=f"C{i}", label=name)
-            if name != reference:
-                diff = paired_interval(self.scores(name), self.scores(reference))
-                low, high = (diff.low, diff.high) if diff.n > 1 else (diff.mean, diff.mean)
-                diff_ax.errorbar(diff.mean, -others.index(name), xerr=[[diff.mean - low], [high - diff.mean]],
-                                 fmt="o", capsize=4, color=f"C{i}")
+        others = [(i, n) for i, n in enumerate(self.runs) if n != reference]
+        short = reference.split(":")[0]
+        clear = draw_paired_differences(
+            diff_ax, [(-k, n, paired_interval(self.scores(n), self.scores(reference)), f"C{i}")
+                      for k, (i, n) in enumerate(others)], f"row − {short} (points)")
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, numticks=6))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))
@@ -284,19 +285,12 @@ class StrategyTable:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left", ncols=2)
         ax.set_title("Cost and accuracy (mean over seeds, 95% interval)", fontsize=9)
-        diff_ax.axvline(0, color="0.3", linewidth=1)
-        diff_ax.set_yticks([-i for i in range(len(others))], others, fontsize=8)
-        diff_ax.set_xlabel(f"row − {reference.split(':')[0]} (points)")
-        diff_ax.grid(axis="x", alpha=0.3)
-        diff_ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
         fig.suptitle(title, fontsize=10)
         fig.tight_layout()
-        clear = sum(paired_interval(self.scores(n), self.scores(reference)).clear for n in others)
         fig.alt_text = (f"Left: balanced test accuracy against seconds per training epoch (log scale) for {len(self.runs)} "
                         f"strategies, from {min(self.runs, key=lambda n: np.mean(self.scores(n)))} (lowest) to "
                         f"{max(self.runs, key=lambda n: np.mean(self.scores(n)))} (highest). Right: each row minus "
-                        f"{reference.split(':')[0]}, paired over seeds with 95% intervals: {clear} of {len(others)} "
-                        "exclude zero.")
+                        f"{short}, paired over seeds with 95% intervals: {clear} of {len(others)} exclude zero.")
         return fig
 
     def to_json(self) -> dict:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import PercentFormatter
 import numpy as np
 
-from .reporting import mean_interval
+from .reporting import Interval, mean_interval
 
 
 def _alt(fig: plt.Figure, text: str) -> plt.Figure:
@@ -392,30 +392,32 @@ def plot_comparison(comparisons, title: str = "Does transfer pay? The same proto
     ax.legend(fontsize=8, loc="upper right", ncols=2)
     ax.set_title("Each method (mean over seeds, 95% interval)", fontsize=9)
 
-    rows, labels = [], []
-    for g, comparison in enumerate(comparisons):
-        for i, method in enumerate(baselines, start=1):
-            if method not in comparison.scores:
-                continue
-            interval = comparison.interval(reference, method)
-            y = -(g * (len(baselines) + 1) + i)
-            low, high = (interval.low, interval.high) if interval.n > 1 else (interval.mean, interval.mean)
-            diff_ax.errorbar(interval.mean, y, xerr=[[interval.mean - low], [high - interval.mean]], fmt="o",
-                             capsize=4, color=f"C{i}")
-            rows.append(y)
-            labels.append(f"{comparison.dataset}: − {method}")
-    diff_ax.axvline(0, color="0.3", linewidth=1)
-    diff_ax.set_yticks(rows, labels, fontsize=8)
-    diff_ax.set_xlabel(f"{reference} − baseline (points of balanced accuracy)")
-    diff_ax.grid(axis="x", alpha=0.3)
-    diff_ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
+    rows = [(-(g * (len(baselines) + 1) + i), f"{comparison.dataset}: − {method}",
+             comparison.interval(reference, method), f"C{i}")
+            for g, comparison in enumerate(comparisons)
+            for i, method in enumerate(baselines, start=1) if method in comparison.scores]
+    clear = draw_paired_differences(diff_ax, rows, f"{reference} − baseline (points of balanced accuracy)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    clear = sum(comparison.interval(reference, m).clear for comparison in comparisons for m in baselines
-                if m in comparison.scores)
     return _alt(fig, f"Left: balanced test accuracy of {', '.join(methods)} on {', '.join(c.dataset for c in comparisons)}, "
                      f"with chance marked. Right: {reference} minus each baseline, paired over seeds, with 95% "
                      f"intervals: {clear} of {len(rows)} exclude zero (clear differences).")
+
+
+def draw_paired_differences(ax: plt.Axes, rows: list[tuple[float, str, Interval, str]], xlabel: str) -> int:
+    """Draw paired differences on `ax`, one row per (y, label, interval, colour): the mean with its
+    95% interval and a line at zero, so a difference reads as clear exactly when its bar misses
+    0. Returns how many rows are clear (the figure's text alternative says so)."""
+    for y, _, interval, colour in rows:
+        low, high = (interval.low, interval.high) if interval.n > 1 else (interval.mean, interval.mean)
+        ax.errorbar(interval.mean, y, xerr=[[interval.mean - low], [high - interval.mean]], fmt="o", capsize=4,
+                    color=colour)
+    ax.axvline(0, color="0.3", linewidth=1)
+    ax.set_yticks([row[0] for row in rows], [row[1] for row in rows], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
+    return sum(row[2].clear for row in rows)
 
 
 def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
