@@ -107,3 +107,5 @@ def test_copies_of_several_lessons_skip_those_without_exercises(tmp_path, capsys
     assert len(list((tmp_path / "cli").glob("*.ipynb"))) == len(with_exercises)
     assert cli.main(["exercises", *lessons]) == 2
     assert "--out-dir" in capsys.readouterr().err
+    with pytest.raises(NotebookError, match="No notebook at .*missing.ipynb"):  # a typo is an error, not a skip
+        make_student_copies([*lessons, str(tmp_path / "missing.ipynb")], tmp_path / "again")

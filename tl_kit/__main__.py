@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             elif len(args.notebooks) == 1:
                 written = [make_student_copy(args.notebooks[0], args.out)]
             else:
-                raise NotebookError("Several lessons need --out-dir (a folder for their copies), not --out.") \
-                    if args.out else NotebookError("Several lessons: give --out-dir, a folder for their copies.")
+                raise NotebookError("Several lessons need --out-dir, a folder for their copies (--out names one file).")
             for path in written:
                 print(f"wrote {path}")
     except TLKitError as err:

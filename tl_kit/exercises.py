@@ -140,12 +140,13 @@ def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Pa
 def make_student_copies(notebooks: list[str | Path], out_dir: str | Path) -> list[Path]:
     """A student copy of each notebook that has exercises, in `out_dir`; the others are skipped.
 
-    Raises NotebookError when none of them has an answer block.
+    Raises NotebookError for a path that is not a notebook, or when none has an answer block.
     """
     written = []
     for notebook in notebooks:
-        source = Path(notebook).read_text() if Path(notebook).is_file() else ""
-        if BEGIN not in source:
+        if not Path(notebook).is_file():
+            raise NotebookError(f"No notebook at {notebook}.")
+        if BEGIN not in Path(notebook).read_text():
             continue
         written.append(make_student_copy(notebook, Path(out_dir) / (Path(notebook).stem + "_exercises.ipynb")))
     if not written:
