@@ -13,8 +13,10 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 STUDENT := build/student
+# JupyterHub's proxy, from the npm registry, for the classroom test (tests/test_hub.py).
+HUB_PROXY := build/node/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
+.PHONY: install hub-proxy lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
 
 install: $(STAMP)
 
@@ -30,8 +32,15 @@ lab: $(STAMP)
 
 test: test-unit test-notebooks test-notebooks-jax test-browser
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) hub-proxy
 	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
+
+# Without npm the hub test skips, saying so.
+hub-proxy: $(HUB_PROXY)
+
+$(HUB_PROXY):
+	if command -v npm >/dev/null; then npm install --prefix build/node --no-audit --no-fund --loglevel=error \
+		configurable-http-proxy@5.3.0; else echo "npm not found: the JupyterHub test will be skipped"; fi
 
 # The copies a teacher hands out (every answer removed) must also run top to bottom.
 student-copies: $(STAMP)

@@ -37,6 +37,8 @@ def test_every_documented_variable_changes_what_the_kit_uses(monkeypatch, tmp_pa
     monkeypatch.setenv("TL_KIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TL_KIT_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("TL_KIT_SHARED_DIR", str(tmp_path / "shared"))
+    (tmp_path / "shared").mkdir()
+    monkeypatch.setenv("TL_KIT_GRADING", "1")
     monkeypatch.setenv("TL_KIT_OFFLINE_WEIGHTS", str(tmp_path / "w.h5"))
     monkeypatch.setenv("TL_KIT_PROFILE", " CPU ")
     monkeypatch.setenv("TL_KIT_LIVE_PLOTS", "0")
@@ -48,11 +50,11 @@ def test_every_documented_variable_changes_what_the_kit_uses(monkeypatch, tmp_pa
 
     assert cache_root() == tmp_path / "cache" and runs_root() == tmp_path / "runs"
     assert shared_dir() == tmp_path / "shared" and offline_weights_path() == tmp_path / "w.h5"
-    assert tl_kit.get_profile().name == "cpu" and config.live_plots() is False
+    assert tl_kit.get_profile().name == "cpu" and config.live_plots() is False and config.grading() is True
     assert config.data_choice() == "emoji" and config.shipped_data_dir() == tmp_path / "shipped"
     for name in config.SETTINGS:
         monkeypatch.delenv(config.SETTINGS[name].env, raising=False)
-    assert config.runs_dir() == Path("runs").resolve() and config.live_plots() is True
+    assert config.runs_dir() == Path("runs").resolve() and config.live_plots() is True and not config.grading()
     assert config.shipped_data_dir() == ROOT / "data" and config.offline_weights_file() is None
 
 
@@ -110,3 +112,14 @@ def test_a_regular_install_finds_the_shipped_data_and_lesson_times(tmp_path):
     where, count, speed = out.stdout.split()
     assert where.startswith(str(target)) and int(count) == len(list((ROOT / "data/fashion_mnist").glob("train/*/*.png")))
     assert float(speed) > 0
+
+
+def test_a_shared_folder_this_account_cannot_read_is_left_out_with_advice(monkeypatch, tmp_path, capsys):
+    from tl_kit import config
+
+    monkeypatch.setenv("TL_KIT_SHARED_DIR", str(tmp_path / "no such folder"))
+    assert config.shared_dir() is None and config.shared_dir() is None
+    said = capsys.readouterr().out
+    assert said.count("is not a folder this account can read") == 1 and "chmod -R a+rX" in said
+    monkeypatch.setenv("TL_KIT_SHARED_DIR", str(tmp_path))
+    assert config.shared_dir() == tmp_path

@@ -141,3 +141,30 @@ def test_bad_input_is_a_clear_error(base, images):
 def test_default_cache_lives_under_tl_kit_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("TL_KIT_CACHE", str(tmp_path))
     assert F.default_cache().folder == tmp_path / "features"
+
+
+def test_a_teachers_shared_features_are_read_never_written_and_readable_by_all(base, images, tmp_path, capsys):
+    teacher = FeatureCache(tmp_path / "shared" / "features", memory=False)
+    made = extract_features(base, images, "block5_pool", cache=teacher, progress=False)
+    files = list((tmp_path / "shared" / "features").glob("*.npz"))
+    assert len(files) == 1 and files[0].stat().st_mode & 0o044 == 0o044  # others can read it
+    student = FeatureCache(tmp_path / "mine", shared=tmp_path / "shared" / "features")
+    capsys.readouterr()
+    got = extract_features(base, images, "block5_pool", cache=student, progress=False)
+    np.testing.assert_array_equal(got, made)
+    assert student.shared_hits == 1 and student.misses == 0 and not (tmp_path / "mine").exists()
+    assert "from the teacher's shared cache" in capsys.readouterr().out
+    files[0].write_bytes(b"damaged")  # a broken shared file: reported, recomputed here, left alone there
+    other = FeatureCache(tmp_path / "other", shared=tmp_path / "shared" / "features")
+    again = extract_features(base, images, "block5_pool", cache=other, progress=False)
+    np.testing.assert_allclose(again, made, rtol=1e-5, atol=1e-5)
+    assert other.corrupt == 1 and files[0].read_bytes() == b"damaged" and "prefetch --features" in capsys.readouterr().out
+    assert len(list((tmp_path / "other").glob("*.npz"))) == 1
+
+
+def test_the_default_cache_follows_the_shared_folder_setting(monkeypatch, tmp_path):
+    (tmp_path / "s").mkdir()
+    monkeypatch.setenv("TL_KIT_SHARED_DIR", str(tmp_path / "s"))
+    assert F.default_cache().shared == tmp_path / "s" / "features"
+    monkeypatch.delenv("TL_KIT_SHARED_DIR")
+    assert F.default_cache().shared is None

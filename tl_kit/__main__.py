@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .errors import NotebookError, TLKitError
 
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--datasets", nargs="*", default=[], metavar="NAME",
                        help="online data sets to fetch too: tf_flowers, cats_vs_dogs, or all")
     fetch.add_argument("--no-weights", action="store_true", help="fetch data sets only")
+    fetch.add_argument("--features", nargs="*", default=[], metavar="PROFILE", choices=["fast", "cpu", "gpu"],
+                       help="with --dest: run the lessons once in these profiles and keep the VGG16 features they "
+                            "extract in DEST/features, for every student to read")
+    fetch.add_argument("--lessons", nargs="*", default=None, metavar="NOTEBOOK",
+                       help="with --features: only these lessons (e.g. 04_your_own_images.ipynb)")
     exercises = sub.add_parser("exercises", help="write a student copy of a lesson with every answer removed")
     exercises.add_argument("notebooks", nargs="+", metavar="notebook",
                            help="the lesson(s), e.g. notebooks/01_conv_pool_softmax.ipynb")
@@ -27,6 +33,19 @@ def main(argv: list[str] | None = None) -> int:
                                                    "(default: NAME_exercises.ipynb beside it)")
     where.add_argument("--out-dir", default=None, help="a folder for the copies of every lesson given that has "
                                                        "exercises (the others are skipped)")
+    rel = sub.add_parser("release", help="a teacher's nbgrader course: one assignment per lesson with exercises, "
+                                         "and its student release")
+    rel.add_argument("notebooks", nargs="+", metavar="notebook", help="the lessons, e.g. notebooks/*.ipynb")
+    rel.add_argument("--course", required=True, help="the course folder (created; kept private to you)")
+    grade = sub.add_parser("grade", help="grade returned notebooks (RETURNED/<student>/<lesson>.ipynb) into "
+                                         "COURSE/grades.csv")
+    grade.add_argument("returned", help="the folder of returned notebooks, one subfolder per student")
+    grade.add_argument("--course", required=True, help="the course folder made by `release`")
+    grade.add_argument("--profile", default="fast", help="the profile the notebooks run in (default: fast)")
+    grade.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run (default: 120)")
+    grade.add_argument("--notebook-timeout", type=int, default=1800,
+                       help="seconds one student's notebook may take in all (default: 1800)")
+    grade.add_argument("--out", default=None, help="where to write the CSV (default: COURSE/grades.csv)")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -34,12 +53,15 @@ def main(argv: list[str] | None = None) -> int:
 
             print(report(measure=not args.no_measure))
         elif args.command == "prefetch":
-            from pathlib import Path
-
-            from .online import ONLINE, prefetch
+            from .errors import OptionError
+            from .online import ONLINE, prefetch, prefetch_features
 
             names = list(ONLINE) if "all" in args.datasets else args.datasets
+            if args.features and not args.dest:
+                raise OptionError("--features needs --dest, the shared folder the students' kernels read.")
             items = prefetch(names, Path(args.dest).expanduser() if args.dest else None, weights=not args.no_weights)
+            for profile in args.features:
+                items += prefetch_features(Path(args.dest).expanduser(), profile, args.lessons)
             for item in items:
                 print(f"{'ok  ' if item.ok else 'MISSING'}  {item.what}: {item.detail}")
             if args.dest:
@@ -56,6 +78,22 @@ def main(argv: list[str] | None = None) -> int:
                 raise NotebookError("Several lessons need --out-dir, a folder for their copies (--out names one file).")
             for path in written:
                 print(f"wrote {path}")
+        elif args.command == "release":
+            from .grading import release
+
+            for path in release(args.notebooks, args.course):
+                print(f"released {path}")
+            print("Hand out the release folder's notebooks; collect them as RETURNED/<student>/<lesson>.ipynb.")
+        elif args.command == "grade":
+            from .grading import GRADE_CSV, grade as grade_folder
+
+            rows = grade_folder(args.returned, args.course, profile=args.profile, cell_timeout=args.cell_timeout,
+                                notebook_timeout=args.notebook_timeout, out=args.out)
+            students = sorted({r.student for r in rows})
+            for student in students:
+                mine = [r for r in rows if r.student == student]
+                print(f"{student}: {sum(r.points for r in mine):g} of {sum(r.max_points for r in mine):g} points")
+            print(f"wrote {args.out or Path(args.course).expanduser() / GRADE_CSV}")
     except TLKitError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

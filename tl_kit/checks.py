@@ -1,7 +1,9 @@
 """Checkers for the self-check exercises: they test a student's function on random cases and
 say *what* is wrong (which case, which shape, which position, expected vs got), never just "no".
 
-Each checker returns a `CheckResult`; a notebook shows it as one line starting with ✓ or ✗:
+Each checker returns a `CheckResult`; a notebook shows it as one line starting with ✓ or ✗.
+While a teacher's grader runs the notebook (TL_KIT_GRADING=1, see `tl_kit.grading`) a failed
+check raises `CheckFailed` with the same message instead, so nbgrader scores the exercise 0:
 
     >>> check_output_size(lambda n, k, stride=1, padding="valid": 0)   # doctest: +ELLIPSIS
     ✗ output_size(n=..., k=..., stride=..., padding=...) returned 0, expected ...
@@ -14,7 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import conv
+from . import config, conv
+from .errors import CheckFailed
 
 
 @dataclass
@@ -24,6 +27,11 @@ class CheckResult:
     name: str
     passed: bool
     message: str
+
+    def __post_init__(self) -> None:
+        # Under a grader, a failure must be an error: nbgrader scores a test cell by whether it raises.
+        if not self.passed and config.grading():
+            raise CheckFailed(self.message)
 
     def __repr__(self) -> str:
         return ("✓ " if self.passed else "✗ ") + self.message

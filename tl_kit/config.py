@@ -47,6 +47,9 @@ SETTINGS: dict[str, Setting] = {
                           "on inside Jupyter, off elsewhere"),
     "own_images": Setting("TL_KIT_OWN_IMAGES", "the folder of class subfolders lesson 04 trains on",
                           "a demo folder made from the shipped data (or `FOLDER = ...` in the lesson)"),
+    "grading": Setting("TL_KIT_GRADING", "`1` while `python -m tl_kit grade` runs a returned notebook: a checker "
+                                         "that fails raises, so nbgrader scores that exercise 0",
+                       "off: a checker prints ✗ and the lesson goes on"),
     "shipped_data": Setting("TL_KIT_SHIPPED_DATA", "the folder of the data sets that ship with the kit",
                             "`data/` of this checkout, or the copy installed with the package"),
 }
@@ -58,7 +61,7 @@ def get(name: str) -> str | None:
     >>> get("no such setting")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, shipped_data."
+    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, grading, shipped_data."
     """
     if name not in SETTINGS:
         raise KeyError(f"Unknown setting {name!r}; settings: {', '.join(SETTINGS)}.")
@@ -81,9 +84,30 @@ def runs_dir() -> Path:
     return (_path("runs") or Path("runs")).resolve()
 
 
+_WARNED: set[Path] = set()
+
+
 def shared_dir() -> Path | None:
-    """The teacher's shared, read-only cache ($TL_KIT_SHARED_DIR), laid out like Keras' own."""
-    return _path("shared_dir")
+    """The teacher's shared, read-only cache ($TL_KIT_SHARED_DIR), laid out like Keras' own.
+
+    A folder this account cannot open (missing, or a permission the teacher forgot) is left out
+    with a one-time warning that says what to do: the lessons then work without it.
+    """
+    path = _path("shared_dir")
+    if path is None:
+        return None
+    try:
+        usable = path.is_dir() and os.access(path, os.R_OK | os.X_OK)
+    except OSError:  # a folder above it that this account may not enter
+        usable = False
+    if not usable:
+        if path not in _WARNED:
+            _WARNED.add(path)
+            print(f"TL_KIT_SHARED_DIR={path} is not a folder this account can read, so the kit goes on without "
+                  "it. Ask whoever set it up to check the path, and to make it readable by all "
+                  "(chmod -R a+rX on it and on the folders above it).")
+        return None
+    return path
 
 
 def offline_weights_file() -> Path | None:
@@ -94,6 +118,11 @@ def offline_weights_file() -> Path | None:
 def live_plots() -> bool:
     """False when TL_KIT_LIVE_PLOTS=0 (the curves are still recorded, only not drawn)."""
     return get("live_plots") != "0"
+
+
+def grading() -> bool:
+    """True while a teacher's grader runs the notebook (TL_KIT_GRADING=1): checkers raise on failure."""
+    return get("grading") == "1"
 
 
 def profile_name() -> str | None:

@@ -67,3 +67,7 @@ class ModelFileError(TLKitError, OSError):
 
 class NotebookError(TLKitError, ValueError):
     """A notebook that cannot be turned into a student copy (missing, no answers, would overwrite)."""
+
+
+class CheckFailed(TLKitError, AssertionError):
+    """An exercise's checker failed while a teacher's grader ran the notebook (TL_KIT_GRADING=1)."""

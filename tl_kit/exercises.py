@@ -33,6 +33,7 @@ from pathlib import Path
 from .errors import NotebookError
 
 BEGIN, END = "# >>> answer", "# <<< answer"
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"  # nbgrader's delimiters
 PLACEHOLDER = 'raise NotImplementedError("Exercise: write your code here")'
 UNANSWERED = "...  # ← your answer here"
 _BLOCK = re.compile(rf"^([ \t]*){re.escape(BEGIN)}\n(.*?)^[ \t]*{re.escape(END)}[ \t]*$", re.M | re.S)
@@ -60,25 +61,32 @@ def _assigned_names(block: str) -> list[str]:
     return names
 
 
-def blank_answers(source: str, needed_later: set[str] = frozenset()) -> tuple[str, int]:
+def blank_answers(source: str, needed_later: set[str] = frozenset(), keep_answers: bool = False) -> tuple[str, int]:
     """Blank every marked answer block of one cell; return (new source, blocks blanked).
 
     A top-level answer whose names a later cell reads (`needed_later`) gets a fallback at the
     end of the cell: while the name is still `...`, it takes the lesson's own value, so the
     rest of the lesson runs (after the checker has said "not answered yet").
+
+    With `keep_answers`, each answer stays, between nbgrader's solution delimiters, after the
+    placeholder it will leave (see `tl_kit.grading`): the cell still runs as the lesson does,
+    and nbgrader's release replaces the delimited lines with its note that the answer was removed.
     """
     fallbacks: list[str] = []
 
     def replace(match: re.Match) -> str:
         indent, block = match.group(1), match.group(2)
+        kept = f"{indent}{SOLUTION_BEGIN}\n{block}{indent}{SOLUTION_END}\n" if keep_answers else ""
         if indent:  # inside a function: its checker reports the NotImplementedError as unanswered
-            return f"{indent}# Your code here (the answer was removed from this copy):\n{indent}{PLACEHOLDER}"
+            note = "" if keep_answers else " (the answer was removed from this copy)"
+            return f"{indent}# Your code here{note}:\n{kept}{indent}{PLACEHOLDER}"
         names = _assigned_names(block)
         if needed_later & set(names):
             fallbacks.append(f"if {' or '.join(f'{n} is ...' for n in names)}:  # not answered yet: later cells "
                              "use the lesson's value\n" + "".join(f"    {line}\n" for line in block.splitlines()))
-        return "\n".join(["# Your answer here: replace each `...` (the answer was removed from this copy)."]
-                         + [f"{name} = {UNANSWERED}" for name in names])
+        note = "" if keep_answers else " (the answer was removed from this copy)"
+        return "\n".join([f"# Your answer here: replace each `...`{note}."]
+                         + [f"{name} = {UNANSWERED}" for name in names]) + ("\n" + kept.rstrip("\n") if kept else "")
 
     blanked, n = _BLOCK.subn(replace, source)
     if fallbacks:
@@ -102,22 +110,20 @@ def _needed_later(sources: list[str], index: int) -> tuple[set[str], set[str]]:
     return {n for n in names if used(n)}, {f for f in functions if used(f, call=r"\s*\(")}
 
 
-def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Path:
-    """Write a copy of `notebook` with every answer blanked; return its path.
+def student_notebook(notebook: str | Path, keep_answers: bool = False) -> tuple[dict, list[int]]:
+    """The lesson with every answer blanked, as notebook JSON, and the indices of its exercise cells.
+    (`keep_answers`: kept between nbgrader's delimiters, see `blank_answers`.)
 
-    The default name adds `_exercises` before `.ipynb`. Outputs, execution counts and test
-    markers are removed. Raises NotebookError when the notebook has no answer blocks, or when a
-    later cell calls a function whose body is an exercise (the copy would stop there).
+    Outputs, execution counts and test markers are removed. Raises NotebookError when the
+    notebook has no answer blocks, or when a later cell calls a function whose body is an
+    exercise (the copy would stop there).
     """
     notebook = Path(notebook)
     if not notebook.is_file():
         raise NotebookError(f"No notebook at {notebook}.")
-    out = Path(out) if out else notebook.with_name(notebook.stem + "_exercises.ipynb")
-    if out.resolve() == notebook.resolve():
-        raise NotebookError("The student copy must not overwrite the lesson itself: choose another --out.")
     nb = json.loads(notebook.read_text())
     sources = ["".join(c["source"]) if c["cell_type"] == "code" else "" for c in nb["cells"]]
-    blanked = 0
+    exercises = []
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
@@ -126,12 +132,47 @@ def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Pa
             raise NotebookError(f"{notebook.name}: a later cell calls {', '.join(sorted(functions))}, whose body is an "
                                 "exercise; a student copy would stop there. Call it only in its checker, or make "
                                 "the exercise a separate function.")
-        source, n = blank_answers(sources[i], names)
-        blanked += n
+        source, n = blank_answers(sources[i], names, keep_answers)
+        if n:
+            exercises.append(i)
         cell["source"] = _TEST_MARKER.sub("", source).splitlines(keepends=True)
         cell["outputs"], cell["execution_count"] = [], None
-    if not blanked:
+    if not exercises:
         raise NotebookError(f"{notebook} has no answer blocks (lines '{BEGIN}' … '{END}') to blank.")
+    return nb, exercises
+
+
+_CHECKER = re.compile(r"^checks\.check_\w+\(", re.M)
+_FALLBACK = re.compile(r"^if .+ is \.\.\.:  # not answered yet", re.M)
+
+
+def split_exercise(source: str) -> tuple[str, str, str]:
+    """A blanked exercise cell cut into (the student's part, the checker call, the fallback).
+
+    The grader needs them apart: the student edits the first, the checker is a locked test
+    cell that nbgrader restores before grading, and the fallback (empty when no later cell
+    needs the answer) runs after the checker, so a missing answer cannot pass the check.
+    """
+    checker = _CHECKER.search(source)
+    if not checker:
+        raise NotebookError("An exercise cell has no `checks.check_…(…)` call at the start of a line, so it "
+                            f"cannot be graded: add one after the answer (cell: {source.strip()[:60]!r}).")
+    fallback = _FALLBACK.search(source, checker.start())
+    end = fallback.start() if fallback else len(source)
+    return source[:checker.start()].rstrip() + "\n", source[checker.start():end].strip() + "\n", \
+        source[end:].strip() + ("\n" if fallback else "")
+
+
+def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Path:
+    """Write a copy of `notebook` with every answer blanked (see `student_notebook`); return its path.
+
+    The default name adds `_exercises` before `.ipynb`.
+    """
+    notebook = Path(notebook)
+    out = Path(out) if out else notebook.with_name(notebook.stem + "_exercises.ipynb")
+    if out.resolve() == notebook.resolve():
+        raise NotebookError("The student copy must not overwrite the lesson itself: choose another --out.")
+    nb, _ = student_notebook(notebook)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return out

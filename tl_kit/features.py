@@ -80,35 +80,52 @@ class FeatureKey:
 class FeatureCache:
     """Features by key, in memory and in .npz files under `folder` (None: memory only).
 
-    Counters `memory_hits`, `disk_hits`, `misses` and `corrupt` say what happened.
+    `shared` is a teacher's read-only folder of features (default: `features/` in
+    $TL_KIT_SHARED_DIR, filled by `python -m tl_kit prefetch --features`): looked in after
+    `folder`, never written to, so thirty students need not each run VGG16 over the same images.
+    Counters `memory_hits`, `disk_hits`, `shared_hits`, `misses` and `corrupt` say what happened.
     """
 
-    def __init__(self, folder: Path | str | None = "default", memory: bool = True):
+    def __init__(self, folder: Path | str | None = "default", memory: bool = True,
+                 shared: Path | str | None = "default"):
         self.folder = cache_root() / "features" if folder == "default" else (Path(folder) if folder else None)
+        shared_root = config.shared_dir()
+        self.shared = (shared_root / "features" if shared_root else None) if shared == "default" else \
+            (Path(shared) if shared else None)
         self.memory: dict[str, np.ndarray] | None = {} if memory else None
-        self.memory_hits = self.disk_hits = self.misses = self.corrupt = 0
+        self.memory_hits = self.disk_hits = self.shared_hits = self.misses = self.corrupt = 0
 
-    def path(self, key: FeatureKey) -> Path | None:
-        return self.folder / f"{key.layer}-{key.digest}.npz" if self.folder else None
+    def path(self, key: FeatureKey, folder: Path | None = None) -> Path | None:
+        folder = folder or self.folder
+        return folder / f"{key.layer}-{key.digest}.npz" if folder else None
 
     def get(self, key: FeatureKey) -> np.ndarray | None:
         digest = key.digest
         if self.memory is not None and digest in self.memory:
             self.memory_hits += 1
             return self.memory[digest]
-        path = self.path(key)
-        if path is not None and path.exists():
+        for folder, shared in ((self.folder, False), (self.shared, True)):
+            path = self.path(key, folder) if folder else None
+            if path is None or not path.exists():
+                continue
             try:
                 features = self._read(path, key)
             except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
                 self.corrupt += 1
+                if shared:  # the teacher's folder: report it, never touch it
+                    print(f"The shared features {path} are unreadable ({err}); computing them here. Tell whoever "
+                          "manages the shared folder to run `python -m tl_kit prefetch --features` again.")
+                    continue
                 print(f"The cached features {path} are unreadable ({err}); recomputing them.")
                 path.unlink(missing_ok=True)
+                continue
+            if shared:
+                self.shared_hits += 1
             else:
                 self.disk_hits += 1
-                if self.memory is not None:
-                    self.memory[digest] = features
-                return features
+            if self.memory is not None:
+                self.memory[digest] = features
+            return features
         self.misses += 1
         return None
 
@@ -136,9 +153,16 @@ class FeatureCache:
                                "checksum": _digest([features.tobytes()])})
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as tmp:
                 np.savez(tmp, features=features, meta=np.array(meta))
+            os.chmod(tmp.name, 0o666 & ~_umask())  # not tempfile's 0600: a shared cache must be readable by all
             os.replace(tmp.name, path)  # atomic: an interrupted write never leaves a half file
         except OSError as err:
             print(f"Could not write the feature cache under {path.parent} ({err}); keeping it in memory only.")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 #: The cache `extract_features` uses unless told otherwise (one per kernel).
@@ -146,8 +170,11 @@ DEFAULT_CACHE: FeatureCache | None = None
 
 
 def default_cache() -> FeatureCache:
+    """The kernel's cache, made anew when $TL_KIT_CACHE or $TL_KIT_SHARED_DIR has changed."""
     global DEFAULT_CACHE
-    if DEFAULT_CACHE is None or DEFAULT_CACHE.folder != cache_root() / "features":
+    shared = config.shared_dir()
+    if DEFAULT_CACHE is None or DEFAULT_CACHE.folder != cache_root() / "features" or \
+            DEFAULT_CACHE.shared != (shared / "features" if shared else None):
         DEFAULT_CACHE = FeatureCache()
     return DEFAULT_CACHE
 
@@ -207,6 +234,7 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
     cache = default_cache() if cache == "default" else cache
     model = feature_model(base, names, pooling)
     keys, found = {}, {n: None for n in names}
+    shared_before = cache.shared_hits if cache else 0
     if cache:  # fingerprints cost a pass over weights and pixels: only worth it with a cache
         weights_id, images_id = fingerprint_weights(model), fingerprint_images(images)
         keys = {n: FeatureKey(weights_id, n, pooling or "none", int(images.shape[1]), images_id) for n in names}
@@ -228,5 +256,6 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
             print(f"{', '.join(missing)}: computed {len(images)} images in {seconds:.1f} s "
                   f"({len(images) / seconds:.0f} images/s){', cached' if cache else ''}")
     if verbose and len(missing) < len(names):
-        print(f"{', '.join(n for n in names if n not in missing)}: {len(images)} images from the cache")
+        where = "the teacher's shared cache" if cache.shared_hits > shared_before else "the cache"
+        print(f"{', '.join(n for n in names if n not in missing)}: {len(images)} images from {where}")
     return found[names[0]] if single else found

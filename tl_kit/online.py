@@ -6,12 +6,17 @@ They are downloaded once with `keras.utils.get_file` from pinned URLs, checked, 
 into Keras' cache (or a teacher's shared folder, $TL_KIT_SHARED_DIR, filled by
 `python -m tl_kit prefetch --dest DIR`). Without network the answer is a clear message within
 seconds (the server is probed with a 3-second timeout first), never a hang.
+
+`prefetch --features PROFILE` also fills the shared folder with the VGG16 features the lessons
+extract (by running them once), which every student's kernel then reads instead of computing.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +158,53 @@ def prefetch_weights(dest_root: Path | None) -> PrefetchItem:
         return PrefetchItem("ImageNet VGG16 weights", False, f"the download's MD5 did not match Keras' {expected}: "
                                                              "removed it; run prefetch again")
     return PrefetchItem("ImageNet VGG16 weights", True, f"fetched and checked: {path}")
+
+
+def prefetch_features(dest_root: Path, profile: str, notebooks: list[str] | None = None) -> list[PrefetchItem]:
+    """Run the lessons once in `profile` with their feature cache in `dest_root`/features.
+
+    Students' kernels with TL_KIT_SHARED_DIR=dest_root then read those features instead of
+    running VGG16 over the same images themselves (see `tl_kit.features.FeatureCache`): features
+    depend only on the weights, the layer and the images, so the teacher's are theirs too, as
+    long as the profile (image size) and the weights match. Runs every lesson unless `notebooks`
+    names some; each takes what it takes in that profile (`python -m tl_kit info` lists times).
+    """
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from .lessons import LESSONS, NOTEBOOKS
+
+    chosen = [lesson.notebook for lesson in LESSONS if not notebooks or lesson.notebook in notebooks]
+    unknown = set(notebooks or []) - set(chosen)
+    items = [PrefetchItem(name, False, "no such lesson") for name in sorted(unknown)]
+    folder = dest_root / "features"
+    saved = dict(os.environ)
+    try:
+        with tempfile.TemporaryDirectory() as runs:
+            os.environ.update({"TL_KIT_CACHE": str(dest_root), "TL_KIT_PROFILE": profile, "TL_KIT_RUNS": runs,
+                               "TL_KIT_LIVE_PLOTS": "0", "TQDM_DISABLE": "1"})
+            os.environ.pop("TL_KIT_SHARED_DIR", None)
+            for name in chosen:
+                before = set(folder.glob("*.npz"))
+                start = time.perf_counter()
+                try:
+                    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+                    NotebookClient(nb, timeout=3600, kernel_name="python3",
+                                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                except Exception as err:  # a lesson that fails: say which, keep the others
+                    items.append(PrefetchItem(f"features of {name}", False, f"the lesson failed: {err}"))
+                    continue
+                new = set(folder.glob("*.npz")) - before
+                size = sum(p.stat().st_size for p in new) / 1e6
+                items.append(PrefetchItem(f"features of {name}", True,
+                                          f"{len(new)} new files ({size:.0f} MB) in the {profile} profile, "
+                                          f"{time.perf_counter() - start:.0f} s"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return items
 
 
 def prefetch(datasets: list[str], dest_root: Path | None = None, weights: bool = True) -> list[PrefetchItem]:

@@ -88,10 +88,11 @@ def write_report(folder: Path, **fields) -> Path:
     return path
 
 
-def latest_run(root: str | Path | None = None) -> Path:
-    """The newest run folder that holds a saved model."""
+def latest_run(root: str | Path | None = None, model_file: str = "best.keras") -> Path:
+    """The newest run folder that holds a saved model (`model_file`: lesson 03 saves best.keras,
+    lesson 04 model.keras). After a kernel restart, this is how to get back to the last checkpoint."""
     root = Path(root) if root else runs_root()
-    runs = sorted(p.parent for p in root.glob("*/best.keras"))
+    runs = sorted(p.parent for p in root.glob(f"*/{model_file}"))
     if not runs:
         raise ModelFileError(f"No run with a saved model under {root}. Run the fine-tuning section first.")
     return runs[-1]
