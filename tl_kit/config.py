@@ -47,6 +47,9 @@ SETTINGS: dict[str, Setting] = {
                           "on inside Jupyter, off elsewhere"),
     "own_images": Setting("TL_KIT_OWN_IMAGES", "the folder of class subfolders lesson 04 trains on",
                           "a demo folder made from the shipped data (or `FOLDER = ...` in the lesson)"),
+    "mirror": Setting("TL_KIT_MIRROR", "a server holding copies of the downloads, laid out as "
+                                       "`MIRROR/<host>/<path>` (e.g. a classroom's LAN); hashes are checked as usual",
+                      "the original servers (`storage.googleapis.com`)"),
     "grading": Setting("TL_KIT_GRADING", "`1` while `python -m tl_kit grade` runs a returned notebook: a checker "
                                          "that fails raises, so nbgrader scores that exercise 0",
                        "off: a checker prints ✗ and the lesson goes on"),
@@ -61,7 +64,7 @@ def get(name: str) -> str | None:
     >>> get("no such setting")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, grading, shipped_data."
+    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, mirror, grading, shipped_data."
     """
     if name not in SETTINGS:
         raise KeyError(f"Unknown setting {name!r}; settings: {', '.join(SETTINGS)}.")

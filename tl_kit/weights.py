@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import socket
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,10 +125,28 @@ def find_cached_imagenet(include_top: bool = False) -> Path | None:
     return None
 
 
-def network_reachable(host: str = ORIGIN_HOST, port: int = 443, timeout: float = 3.0) -> bool:
-    """True when a TCP connection to host:port opens within `timeout` seconds."""
+def download_url(url: str) -> str:
+    """`url`, or the same file on the mirror named by $TL_KIT_MIRROR (`MIRROR/<host>/<path>`)."""
+    mirror = config.get("mirror")
+    if not mirror:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}"
+
+
+def origin() -> str:
+    """Where downloads come from, for messages: the mirror, else the original host."""
+    return config.get("mirror") or ORIGIN_HOST
+
+
+def network_reachable(host: str | None = None, port: int | None = None, timeout: float = 3.0) -> bool:
+    """True when a TCP connection to host:port opens within `timeout` seconds (default: the
+    download server, i.e. the mirror when one is set)."""
+    if host is None:
+        parts = urllib.parse.urlsplit(download_url(f"https://{ORIGIN_HOST}/"))
+        host, port = parts.hostname, parts.port or (80 if parts.scheme == "http" else 443)
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with socket.create_connection((host, port or 443), timeout=timeout):
             return True
     except OSError:
         return False
@@ -215,13 +234,20 @@ def _offline_model(input_shape, path: Path):
 
 
 def _download_imagenet(input_shape, include_top, timeout: float = 30.0):
-    """keras.applications' own download, with a socket timeout so a dead network cannot hang it."""
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        return _build("imagenet", input_shape, include_top)
-    finally:
-        socket.setdefaulttimeout(previous)
+    """Download Keras' ImageNet weights file (from $TL_KIT_MIRROR when set) into Keras' cache,
+    check its MD5 as Keras does, and build the model from it. A failed or altered download
+    leaves no file behind."""
+    from keras.src.applications.vgg16 import WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP
+
+    from .online import _download
+
+    fname, expected = IMAGENET_FILES[include_top]
+    path = _download(WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP, fname, keras_cache_dir(), timeout)
+    if md5sum(path) != expected:
+        path.unlink()
+        raise WeightsError(f"The downloaded {fname} does not match Keras' MD5 {expected} (an interrupted or "
+                           "altered download); it was removed.")
+    return _build(str(path), input_shape, include_top)
 
 
 def resolve_weights(weights: str | None = "auto", include_top: bool = False) -> WeightsSource:
@@ -244,8 +270,8 @@ def resolve_weights(weights: str | None = "auto", include_top: bool = False) -> 
     if cached is not None:
         return WeightsSource("imagenet", cached, f"found in {cached.parent}")
     if network_reachable():
-        return WeightsSource("imagenet", None, f"not cached yet: Keras downloads them from {ORIGIN_HOST}")
-    why = f"no cached ImageNet weights and {ORIGIN_HOST} is unreachable (no network?)"
+        return WeightsSource("imagenet", None, f"not cached yet: downloaded from {origin()}")
+    why = f"no cached ImageNet weights and {origin()} is unreachable (no network?)"
     if weights == "imagenet" or include_top:
         raise WeightsError(f"Cannot get ImageNet weights: {why}. Use weights='offline' (or 'auto'), or run "
                            f"`python -m tl_kit prefetch` on a machine with network and share the folder "
@@ -287,7 +313,7 @@ def load_vgg16(weights: str | None = "auto", input_shape: tuple[int, int, int] |
     else:
         try:
             model = _download_imagenet(input_shape, include_top)
-            source = WeightsSource("imagenet", find_cached_imagenet(include_top), "downloaded by Keras")
+            source = WeightsSource("imagenet", find_cached_imagenet(include_top), f"downloaded from {origin()}")
         except Exception as err:  # keras raises a bare Exception when a URL fails
             if weights == "imagenet" or include_top:
                 raise WeightsError(f"Downloading ImageNet weights failed ({err}). Use weights='offline', "
