@@ -16,7 +16,7 @@ STUDENT := build/student
 # JupyterHub's proxy, from the npm registry, for the classroom test (tests/test_hub.py).
 HUB_PROXY := build/node/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install hub-proxy lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
+.PHONY: install hub-proxy hub-sizing lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
 
 install: $(STAMP)
 
@@ -60,6 +60,10 @@ test-browser: $(STAMP)
 # Speed and accuracy on this machine: writes benchmarks/results.md and .json (not part of test).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# What one student costs a hub node, per lesson (peak memory, CPU-seconds): README "Sizing a hub".
+hub-sizing: $(STAMP)
+	$(BIN)/python benchmarks/hub_sizing.py $(SIZING_ARGS)
 
 # Every notebook under nbval in the gpu profile, on a GPU (JAX backend where TensorFlow sees none).
 gpu-check: $(STAMP)

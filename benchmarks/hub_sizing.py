@@ -1,13 +1,16 @@
 """How much of a hub node one student takes: each lesson's peak kernel memory and CPU-seconds.
 
-    python benchmarks/hub_sizing.py [--profiles fast cpu]     (or: make bench BENCH_ARGS=--only-sizing)
+    python benchmarks/hub_sizing.py [--profiles fast cpu] [--shared]    (or: make hub-sizing)
 
 Each lesson runs top to bottom in a child process (nbclient, like a student pressing "Run all"),
 in order and with one fresh cache and runs folder per profile, so a student's first pass is what
 is measured (features extracted, not read from a cache). The kernel is that child's child: once
 it has exited, `getrusage(RUSAGE_CHILDREN)` in the child gives the kernel's peak resident memory
-and its CPU-seconds exactly, with no sampling. The results go into benchmarks/results.json under
-`hub_sizing`; `python benchmarks/run.py` renders them into the README's sizing table.
+and its CPU-seconds exactly, with no sampling. With --shared, the teacher first fills a shared
+feature cache (`python -m tl_kit prefetch --features fast`) and the students' fast-profile runs
+read it, as on a hub set up as the README says. The results go into benchmarks/results.json
+under `hub_sizing`, and the README's sizing section (between its hub-sizing markers) is
+rendered from them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -46,7 +50,7 @@ def measure_lesson(notebook: Path, env: dict[str, str]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
-def measure(profiles: list[str]) -> dict:
+def measure(profiles: list[str], shared: bool = False) -> dict:
     """Every lesson in each profile, in order, as one student would run them."""
     sys.path.insert(0, str(ROOT))
     from tl_kit.lessons import LESSONS
@@ -57,23 +61,103 @@ def measure(profiles: list[str]) -> dict:
         with tempfile.TemporaryDirectory() as home:
             env = {**os.environ, "TL_KIT_PROFILE": profile, "TL_KIT_LIVE_PLOTS": "0", "TQDM_DISABLE": "1",
                    "TL_KIT_CACHE": f"{home}/cache", "TL_KIT_RUNS": f"{home}/runs", "TF_CPP_MIN_LOG_LEVEL": "2"}
-            result[profile] = {}
+            key = profile
+            if shared:
+                print(f"the teacher fills a shared feature cache in the {profile} profile …", flush=True)
+                subprocess.run([sys.executable, "-m", "tl_kit", "prefetch", "--no-weights", "--dest",
+                                f"{home}/shared", "--features", profile], env=env, check=True, capture_output=True)
+                env["TL_KIT_SHARED_DIR"], key = f"{home}/shared", f"{profile}_shared"
+            result[key] = {}
             for lesson in LESSONS:
-                print(f"{lesson.notebook} in the {profile} profile …", flush=True)
-                result[profile][lesson.notebook] = row = measure_lesson(ROOT / "notebooks" / lesson.notebook, env)
+                print(f"{lesson.notebook} in the {key} profile …", flush=True)
+                result[key][lesson.notebook] = row = measure_lesson(ROOT / "notebooks" / lesson.notebook, env)
                 print(f"    {row}", flush=True)
     return result
+
+
+START, END = "<!-- hub-sizing:start -->", "<!-- hub-sizing:end -->"
+NODES = ((8, 32), (16, 64), (32, 128))  # cores, GB: common hub node sizes
+SYSTEM_GB = 2.0  # the node's own processes, the hub and its proxy
+SERVER_GB = 0.2  # a student's Jupyter server without a kernel
+
+
+def _gb(mb: float) -> float:
+    return mb / 1024
+
+
+def _round_up(gb: float, step: float = 0.5) -> float:
+    return -(-gb // step) * step
+
+
+def render(sizing: dict) -> str:
+    """The README's sizing section: measured per-lesson cost, limits to set, students per node."""
+    from tl_kit.lessons import LESSONS
+
+    cpu, fast = sizing["cpu"], sizing["fast"]
+    lines = [f"Measured {sizing['date']} on {sizing['cores']} cores ({sizing['backend']} backend): each lesson run top "
+             "to bottom once in a fresh kernel, as a student's first pass (features extracted by their own kernel). "
+             "Peak = the kernel's largest resident memory; CPU = its CPU-seconds, which is what a shared node must "
+             "supply (wall time on a busy node ≈ students × CPU-seconds ÷ cores).", "",
+             "| lesson | fast: peak | fast: CPU | cpu: peak | cpu: CPU |" +
+             (" fast, shared features: CPU |" if "fast_shared" in sizing else ""),
+             "|---|---|---|---|---|" + ("---|" if "fast_shared" in sizing else "")]
+    for lesson in LESSONS:
+        f, c = fast[lesson.notebook], cpu[lesson.notebook]
+        row = (f"| {lesson.notebook.split('_')[0]} | {_gb(f['peak_mb']):.1f} GB | {f['cpu_s']:.0f} s | "
+               f"{_gb(c['peak_mb']):.1f} GB | {c['cpu_s']:.0f} s |")
+        if "fast_shared" in sizing:
+            row += f" {sizing['fast_shared'][lesson.notebook]['cpu_s']:.0f} s |"
+        lines.append(row)
+    total = {p: sum(r["cpu_s"] for r in sizing[p].values()) for p in ("fast", "cpu", "fast_shared") if p in sizing}
+    lines.append(f"| all | | {total['fast']:.0f} s | | {total['cpu']:.0f} s |" +
+                 (f" {total['fast_shared']:.0f} s |" if "fast_shared" in total else ""))
+    peaks = sorted((_gb(r["peak_mb"]) for r in cpu.values()), reverse=True)
+    guarantee = _round_up(peaks[0] + SERVER_GB)
+    limit = _round_up(guarantee + peaks[1])
+    heaviest = max(cpu, key=lambda n: cpu[n]["cpu_s"])
+    lines += ["", f"**What to set** (the cpu profile, a laptop-sized run). A class runs the same lesson at the same "
+              "time, so a node must hold every student's peak at once: `mem_guarantee: "
+              f"{guarantee:g}G` (the largest lesson's peak, {peaks[0]:.1f} GB, plus the server) and `mem_limit: {limit:g}G` (room for a "
+              f"second kernel left open, up to {peaks[1]:.1f} GB: above the limit the kernel is killed, and the "
+              "student restarts and reloads the last checkpoint); `cpu_limit: 2` (these runs used 2 cores; "
+              "TensorFlow would take every core it sees) and `cpu_guarantee` = the node's cores ÷ its students.", "",
+              f"| node | students (by memory guarantee) | lesson {heaviest.split('_')[0]} for all of them at once "
+              "(cpu profile, CPU-bound) |", "|---|---|---|"]
+    for cores, gb in NODES:
+        students = int((gb - SYSTEM_GB) // guarantee)
+        minutes = students * cpu[heaviest]["cpu_s"] / cores / 60
+        lines.append(f"| {cores} cores, {gb} GB | {students} | ≈ {minutes:.0f} min |")
+    if "fast_shared" in sizing:
+        saved = 1 - total["fast_shared"] / total["fast"]
+        lines += ["", f"With the teacher's shared feature cache (`prefetch --features fast`), the fast profile's "
+                  f"lessons took {total['fast_shared']:.0f} CPU-seconds per student instead of {total['fast']:.0f} "
+                  f"({saved:.0%} less). The cpu profile's saving was not measured here."]
+    return "\n".join(lines)
+
+
+def write_readme(sizing: dict) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    readme.write_text(f"{head}{START}\n{render(sizing)}\n{END}{tail}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", nargs="*", default=["fast", "cpu"], choices=["fast", "cpu"])
+    parser.add_argument("--shared", action="store_true", help="students read a shared feature cache the teacher "
+                                                              "filled first")
+    parser.add_argument("--render", action="store_true", help="only rewrite the README from results.json")
     args = parser.parse_args()
     out = ROOT / "benchmarks" / "results.json"
     results = json.loads(out.read_text()) if out.exists() else {}
-    results["hub_sizing"] = {**results.get("hub_sizing", {}), **measure(args.profiles)}
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results["hub_sizing"], indent=2))
+    if not args.render:
+        measured = measure(args.profiles, args.shared)
+        results["hub_sizing"] = {**results.get("hub_sizing", {}), **measured}
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_readme(results["hub_sizing"])
+    print(render(results["hub_sizing"]))
     return 0
 
 

@@ -58,13 +58,14 @@ def run_on_backend(script: str, backend: str, timeout: int = 600) -> dict:
 @pytest.fixture(scope="session")
 def others_can_run_python():
     """Grading and the hub run students' code as other accounts, who must be able to run this Python. On a
-    machine whose interpreter lives under a private folder (/root/.pyenv), let other accounts
-    pass through (o+x, not list) for this test's duration, as a hub install would need."""
+    machine whose interpreter or checkout lives under a private folder (/root/.pyenv), let other
+    accounts pass through (o+x, not list) for the tests' duration, as a hub install would need."""
     if os.geteuid() != 0:
         yield False
         return
     changed = []
-    for folder in Path(os.path.realpath(sys.executable)).parents:
+    needed = (Path(os.path.realpath(sys.executable)), Path(sys.prefix) / "bin", Path(__file__).resolve().parent)
+    for folder in {parent for path in needed for parent in path.parents}:  # the interpreter, the venv, the kit
         mode = folder.stat().st_mode
         if not mode & 0o001:
             folder.chmod(mode | 0o001)
