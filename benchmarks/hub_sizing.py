@@ -65,7 +65,7 @@ def measure(profiles: list[str], shared: bool = False) -> dict:
             if shared:
                 print(f"the teacher fills a shared feature cache in the {profile} profile …", flush=True)
                 subprocess.run([sys.executable, "-m", "tl_kit", "prefetch", "--no-weights", "--dest",
-                                f"{home}/shared", "--features", profile], env=env, check=True, capture_output=True)
+                                f"{home}/shared", "--features", profile], env=env, check=True)
                 env["TL_KIT_SHARED_DIR"], key = f"{home}/shared", f"{profile}_shared"
             result[key] = {}
             for lesson in LESSONS:

@@ -168,3 +168,16 @@ def test_the_default_cache_follows_the_shared_folder_setting(monkeypatch, tmp_pa
     assert F.default_cache().shared == tmp_path / "s" / "features"
     monkeypatch.delenv("TL_KIT_SHARED_DIR")
     assert F.default_cache().shared is None
+
+
+def test_a_feature_model_is_built_once_per_request_and_sees_the_current_weights(base, images):
+    first = F.feature_model(base, ["block5_pool"], "avg")
+    assert F.feature_model(base, ["block5_pool"], "avg") is first
+    assert F.feature_model(base, ["block5_pool"]) is not first  # another request, another model
+    kernel, bias = base.get_layer("block5_conv3").get_weights()
+    try:
+        base.get_layer("block5_conv3").set_weights([kernel, bias + 1.0])
+        changed = first.predict(images[:2].astype("float32"), verbose=0)
+    finally:
+        base.get_layer("block5_conv3").set_weights([kernel, bias])
+    assert not np.allclose(changed, first.predict(images[:2].astype("float32"), verbose=0))

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from tests.conftest import run_on_backend
 from tl_kit.callbacks import LiveCurves
 from tl_kit.errors import TrainingError
 from tl_kit.models import build_head, feature_statistics, linear_classifier, small_cnn
@@ -127,3 +128,27 @@ def test_live_curves_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("TL_KIT_LIVE_PLOTS", "0")
     assert LiveCurves().live is False
 
+
+
+PADDED = """
+import json, keras, numpy as np
+from tl_kit.training import batch_predict
+keras.utils.set_random_seed(0)
+inputs = keras.Input((6,))
+hidden = keras.layers.Dense(4)(inputs)
+model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+x = np.random.default_rng(0).normal(size=(70, 6)).astype("float32")  # 2 whole batches of 32 and 6 more
+whole = batch_predict(model, x, batch_size=32)
+plain = model.predict(x, batch_size=32, verbose=0)
+two = keras.Model(inputs, [model.output, hidden])
+first, second = batch_predict(two, x, batch_size=32)
+print(json.dumps({"backend": keras.backend.backend(), "shape": list(whole.shape),
+                  "same": bool(np.allclose(whole, plain, atol=1e-6)), "outputs": [len(first), len(second)],
+                  "small": list(batch_predict(model, x[:5], batch_size=32).shape)}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_batch_predict_gives_predicts_outputs_on_every_backend(backend):
+    result = run_on_backend(PADDED, backend)
+    assert result["shape"] == [70, 3] and result["same"] and result["outputs"] == [70, 70] and result["small"] == [5, 3]

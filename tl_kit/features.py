@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import time
+import weakref
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 from . import config
 from .errors import LayerError, OptionError, ShapeError
 from .preprocessing import preprocess
+from .training import batch_predict
 
 FORMAT_VERSION = 1
 
@@ -179,8 +181,30 @@ def default_cache() -> FeatureCache:
     return DEFAULT_CACHE
 
 
+#: base model → (layers, pooling) → its feature model: one model, so one compilation, per request
+_FEATURE_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def feature_model(base, layers: list[str], pooling: str | None = None):
-    """A model from base's input to the named layers' outputs (global-average pooled if pooling='avg')."""
+    """A model from base's input to the named layers' outputs (global-average pooled if pooling='avg').
+
+    The same request on the same base gives back the same model: it shares the base's layers
+    (so it always sees the current weights), and its compiled forward pass is reused, which on
+    JAX saves a compilation for every split of every data set.
+    """
+    key = (tuple(layers), pooling)
+    try:
+        return _FEATURE_MODELS[base][key]
+    except (KeyError, TypeError):  # TypeError: a base that cannot be weakly referenced
+        model = _feature_model(base, layers, pooling)
+    try:
+        _FEATURE_MODELS.setdefault(base, {})[key] = model
+    except TypeError:
+        pass
+    return model
+
+
+def _feature_model(base, layers: list[str], pooling: str | None = None):
     import keras
 
     outputs = []
@@ -245,7 +269,7 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
         steps = -(-len(images) // batch_size)
         callbacks = [_progress_callback(steps, "extracting " + ", ".join(missing))] if progress else []
         start = time.perf_counter()
-        outputs = todo.predict(preprocess(images), batch_size=batch_size, verbose=0, callbacks=callbacks)
+        outputs = batch_predict(todo, preprocess(images), batch_size, callbacks)
         seconds = time.perf_counter() - start
         outputs = [outputs] if len(missing) == 1 else outputs
         for name, features in zip(missing, outputs):

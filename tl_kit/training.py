@@ -53,6 +53,29 @@ def compile_classifier(model, learning_rate: float = 1e-3, multipliers: dict[str
     return model
 
 
+def batch_predict(model, x: np.ndarray, batch_size: int = 64, callbacks: list | None = None):
+    """`model.predict(x)`, run in whole batches on the JAX backend; the outputs are the same.
+
+    JAX compiles a model's forward pass once per input shape, so a last, smaller batch costs a
+    second compilation (seconds on a CPU) every time a set's size is not a multiple of the batch
+    size: lesson 02 predicts on sets of many sizes. On JAX, an input longer than one batch is
+    padded with zeros to whole batches and the padding's outputs are dropped. No layer at
+    inference mixes images within a batch, so each image's output is unchanged. TensorFlow and
+    PyTorch run `predict` as it is.
+    """
+    import keras
+
+    x = np.asarray(x)
+    n = len(x)
+    pad = (-n) % batch_size if keras.backend.backend() == "jax" and n > batch_size else 0
+    if pad:
+        x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)])
+    out = model.predict(x, batch_size=batch_size, verbose=0, callbacks=callbacks)
+    if not pad:
+        return out
+    return [o[:n] for o in out] if isinstance(out, (list, tuple)) else out[:n]
+
+
 def score(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64, balanced: bool = False) -> float:
     """Accuracy: the share of correct predictions of a Keras `model` on inputs `x`, labels `y`.
 
@@ -60,7 +83,7 @@ def score(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64, balanced: b
     test set whose classes differ in size it does not reward favouring the big class (on a
     balanced set the two are equal). `TransferModel.score` is the same measure on raw images.
     """
-    predicted = np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+    predicted = np.argmax(batch_predict(model, x, batch_size), axis=1)
     if balanced:
         from sklearn.metrics import balanced_accuracy_score
 

@@ -40,7 +40,7 @@ from .features import FeatureCache, extract_features
 from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, frozen_prefix, get_preset, layer_names,
                        layers_after, plan, summarize, unit_layers)
 from .preprocessing import VGG16Preprocess, preprocess
-from .training import Result, check_learning_rate, compile_classifier, score, trainable_params
+from .training import Result, batch_predict, check_learning_rate, compile_classifier, score, trainable_params
 
 
 def suffix_model(model, boundary: str):
@@ -260,7 +260,7 @@ class TransferModel:
 
     def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Class probabilities for uint8 RGB images (preprocessing is applied here)."""
-        return self.model.predict(preprocess(images), batch_size=batch_size, verbose=0)
+        return batch_predict(self.model, preprocess(images), batch_size)
 
     def score(self, images: np.ndarray, labels: np.ndarray, use_cache: bool = True,
               cache: FeatureCache | str | None = "default", balanced: bool = False) -> float:
