@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tl_kit import load_dataset, load_vgg16
+from tests.conftest import run_on_backend
 from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, StrategyTable, contrast_gains,
                                 run_comparison, train_small_cnn)
 from tl_kit.errors import OptionError
@@ -109,3 +110,30 @@ def test_the_small_cnn_stops_early_and_reports_balanced_accuracy(emoji):
     result = train_small_cnn(emoji, np.arange(len(emoji.y_train)), seed=0, max_epochs=60, patience=2)
     assert result.stopped_early and result.epochs < 60
     assert 0 < result.test_accuracy <= 1 and result.train_accuracy is not None
+
+
+REUSE = """
+import json, keras, numpy as np
+from tl_kit.data import load_dataset
+from tl_kit.experiments import train_small_cnn
+from tl_kit.profiles import PROFILES
+data = load_dataset("emoji", profile=PROFILES["fast"])
+idx = np.arange(60)
+runs = {}
+for reuse in (False, True):
+    runs[reuse] = []
+    for seed in (0, 1):  # with reuse: the first builds and compiles the model, the second reuses it
+        keras.utils.set_random_seed(100 + seed)  # the same random numbers before each build
+        r = train_small_cnn(data, idx, seed, max_epochs=2, patience=5, reuse=reuse)
+        runs[reuse].append([r.history["loss"], r.val_accuracy, r.test_accuracy])
+print(json.dumps({"backend": keras.backend.backend(), "fresh": runs[False], "reused": runs[True]}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_a_reused_compiled_cnn_trains_exactly_as_a_new_one(backend):
+    result = run_on_backend(REUSE, backend)
+    for fresh, reused in zip(result["fresh"], result["reused"]):
+        np.testing.assert_allclose(reused[0], fresh[0], rtol=1e-5)  # the same losses, epoch by epoch
+        assert reused[1:] == pytest.approx(fresh[1:])
+    assert result["fresh"][0][0] != result["fresh"][1][0]  # and two seeds are two different fits
