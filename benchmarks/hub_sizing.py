@@ -120,7 +120,9 @@ def render(sizing: dict) -> str:
               f"{guarantee:g}G` (the largest lesson's peak, {peaks[0]:.1f} GB, plus the server) and `mem_limit: {limit:g}G` (room for a "
               f"second kernel left open, up to {peaks[1]:.1f} GB: above the limit the kernel is killed, and the "
               "student restarts and reloads the last checkpoint); `cpu_limit: 2` (these runs used 2 cores; "
-              "TensorFlow would take every core it sees) and `cpu_guarantee` = the node's cores ÷ its students.", "",
+              "TensorFlow would take every core it sees) and `cpu_guarantee` = the node's cores ÷ its students. These are "
+              f"the spawner's traits (`c.Spawner.mem_limit = \"{limit:g}G\"`…); Zero to JupyterHub calls them "
+              "`singleuser.memory` and `singleuser.cpu`.", "",
               f"| node | students (by memory guarantee) | lesson {heaviest.split('_')[0]} for all of them at once "
               "(cpu profile, CPU-bound) |", "|---|---|---|"]
     for cores, gb in NODES:

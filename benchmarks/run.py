@@ -214,6 +214,44 @@ def time_make_test() -> dict:
     return {"make_test_warm_seconds": seconds, "make_test_passed": done.returncode == 0}
 
 
+BACKEND_SCRIPT = """
+import json, sys, time, numpy as np, keras
+from tl_kit.training import batch_predict
+from tl_kit.weights import load_vgg16
+base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
+x = np.random.default_rng(0).uniform(0, 255, (960, 32, 32, 3)).astype("float32")
+batch_predict(base, x[:64], 32)  # compile first: the steady rate is what is compared
+start = time.perf_counter(); batch_predict(base, x, 32); seconds = time.perf_counter() - start
+print(json.dumps({"vgg16_32px_images_per_s": 960 / seconds}))
+"""
+
+
+def backend_comparison() -> dict:
+    """Lesson 02 in the fast profile, and VGG16's forward pass, on TensorFlow and on JAX (same machine,
+    one after the other): where JAX's extra time goes, compilation or compute."""
+    import tempfile
+
+    out: dict = {}
+    for backend in ("tensorflow", "jax"):
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        done = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT], env=env, capture_output=True, text=True,
+                              cwd=ROOT, check=True)
+        out[backend] = json.loads(done.stdout.strip().splitlines()[-1])
+        before = os.environ.get("KERAS_BACKEND")
+        os.environ["KERAS_BACKEND"] = backend  # the kernel nbclient starts inherits it
+        try:
+            with tempfile.TemporaryDirectory() as runs:
+                print(f"lesson 02, fast profile, {backend} …", flush=True)
+                out[backend]["lesson02_seconds"] = run_notebook(ROOT / "notebooks" / "02_feature_extraction.ipynb",
+                                                                "fast", Path(runs))
+        finally:
+            os.environ.pop("KERAS_BACKEND") if before is None else os.environ.__setitem__("KERAS_BACKEND", before)
+    return {"backends": out,
+            "jax_over_tf_lesson02": out["jax"]["lesson02_seconds"] / out["tensorflow"]["lesson02_seconds"],
+            "jax_over_tf_vgg16_forward": out["tensorflow"]["vgg16_32px_images_per_s"]
+            / out["jax"]["vgg16_32px_images_per_s"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats (a smoke run)")
@@ -226,6 +264,8 @@ def main() -> int:
                         help="with --only-lessons: only these notebooks (e.g. 03_fine_tuning.ipynb)")
     parser.add_argument("--only-make-test", action="store_true", help="time only a warm `make test`, merged into "
                                                                       "the existing results.json")
+    parser.add_argument("--only-backends", action="store_true", help="only compare TensorFlow and JAX (lesson 02, "
+                                                                     "VGG16 forward), merged into results.json")
     args = parser.parse_args()
 
     import keras
@@ -237,6 +277,11 @@ def main() -> int:
 
     cpu = PROFILES["cpu"] if not args.quick else PROFILES["fast"]
     out = Path(__file__).resolve().parent
+    if args.only_backends:
+        res = json.loads((out / "results.json").read_text())
+        res.update(backend_comparison())
+        print(write_results(res, out))
+        return 0
     if args.only_make_test:
         res = json.loads((out / "results.json").read_text())
         res["machine"] = machine()  # the same machine measures the rest
@@ -276,6 +321,8 @@ def main() -> int:
         res["prefix_accuracy_delta_block5"] = res["prefix"]["fine_tune_block5"]["accuracy_delta_points"]
     if "notebooks" not in args.skip:
         res.update(run_lessons(["fast"] if args.quick else ["fast", "cpu"]))
+    if "notebooks" not in args.skip and not args.quick:
+        res.update(backend_comparison())
     if "make-test" not in args.skip and not args.quick:
         res.update(time_make_test())
 
@@ -361,6 +408,13 @@ def render(res: dict) -> str:
             rows.append(f"| {nb}, {label} profile | {s / 60:.1f} min | {target} |")
     if "fast_suite_seconds" in res:
         rows.append(f"| all notebooks, fast profile | {res['fast_suite_seconds'] / 60:.1f} min | ≤ 5 min |")
+    if "jax_over_tf_lesson02" in res:
+        b = res["backends"]
+        rows.append(f"| lesson 02, fast profile, JAX / TensorFlow | {res['jax_over_tf_lesson02']:.2f}× "
+                    f"({b['jax']['lesson02_seconds']:.0f} vs {b['tensorflow']['lesson02_seconds']:.0f} s) | ≤ 1.3× |")
+        rows.append(f"| VGG16 forward at 32 px, compiled, JAX / TensorFlow time | {res['jax_over_tf_vgg16_forward']:.2f}× "
+                    f"({b['jax']['vgg16_32px_images_per_s']:.0f} vs {b['tensorflow']['vgg16_32px_images_per_s']:.0f} "
+                    "images/s) | |")
     if "make_test_warm_seconds" in res:
         rows.append(f"| make test, warm ({'passed' if res['make_test_passed'] else 'FAILED'}) | "
                     f"{res['make_test_warm_seconds'] / 60:.1f} min | |")
