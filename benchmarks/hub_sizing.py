@@ -52,7 +52,6 @@ def measure_lesson(notebook: Path, env: dict[str, str]) -> dict[str, float]:
 
 def measure(profiles: list[str], shared: bool = False) -> dict:
     """Every lesson in each profile, in order, as one student would run them."""
-    sys.path.insert(0, str(ROOT))
     from tl_kit.lessons import LESSONS
 
     result: dict = {"cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),

@@ -178,18 +178,21 @@ def make_student_copy(notebook: str | Path, out: str | Path | None = None) -> Pa
     return out
 
 
+def with_exercises(notebooks: list[str | Path]) -> list[Path]:
+    """Those of `notebooks` that have answer blocks. Raises NotebookError for a path that is not a file."""
+    for notebook in notebooks:
+        if not Path(notebook).is_file():
+            raise NotebookError(f"No notebook at {notebook}.")
+    return [Path(n) for n in notebooks if BEGIN in Path(n).read_text()]
+
+
 def make_student_copies(notebooks: list[str | Path], out_dir: str | Path) -> list[Path]:
     """A student copy of each notebook that has exercises, in `out_dir`; the others are skipped.
 
     Raises NotebookError for a path that is not a notebook, or when none has an answer block.
     """
-    written = []
-    for notebook in notebooks:
-        if not Path(notebook).is_file():
-            raise NotebookError(f"No notebook at {notebook}.")
-        if BEGIN not in Path(notebook).read_text():
-            continue
-        written.append(make_student_copy(notebook, Path(out_dir) / (Path(notebook).stem + "_exercises.ipynb")))
+    written = [make_student_copy(notebook, Path(out_dir) / (notebook.stem + "_exercises.ipynb"))
+               for notebook in with_exercises(notebooks)]
     if not written:
         raise NotebookError(f"None of {', '.join(map(str, notebooks))} has answer blocks to blank.")
     return written

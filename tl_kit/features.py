@@ -79,6 +79,12 @@ class FeatureKey:
         return _digest([FORMAT_VERSION, *asdict(self).values()])
 
 
+def _shared_features() -> Path | None:
+    """The teacher's features: `features/` in $TL_KIT_SHARED_DIR, when that folder is usable."""
+    shared = config.shared_dir()
+    return shared / "features" if shared else None
+
+
 class FeatureCache:
     """Features by key, in memory and in .npz files under `folder` (None: memory only).
 
@@ -91,9 +97,7 @@ class FeatureCache:
     def __init__(self, folder: Path | str | None = "default", memory: bool = True,
                  shared: Path | str | None = "default"):
         self.folder = cache_root() / "features" if folder == "default" else (Path(folder) if folder else None)
-        shared_root = config.shared_dir()
-        self.shared = (shared_root / "features" if shared_root else None) if shared == "default" else \
-            (Path(shared) if shared else None)
+        self.shared = _shared_features() if shared == "default" else (Path(shared) if shared else None)
         self.memory: dict[str, np.ndarray] | None = {} if memory else None
         self.memory_hits = self.disk_hits = self.shared_hits = self.misses = self.corrupt = 0
 
@@ -174,9 +178,8 @@ DEFAULT_CACHE: FeatureCache | None = None
 def default_cache() -> FeatureCache:
     """The kernel's cache, made anew when $TL_KIT_CACHE or $TL_KIT_SHARED_DIR has changed."""
     global DEFAULT_CACHE
-    shared = config.shared_dir()
     if DEFAULT_CACHE is None or DEFAULT_CACHE.folder != cache_root() / "features" or \
-            DEFAULT_CACHE.shared != (shared / "features" if shared else None):
+            DEFAULT_CACHE.shared != _shared_features():
         DEFAULT_CACHE = FeatureCache()
     return DEFAULT_CACHE
 

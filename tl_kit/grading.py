@@ -31,6 +31,7 @@ cell has a time limit, and each student's notebook has one too.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import pwd
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotebookError, TLKitError
-from .exercises import BEGIN, split_exercise, student_notebook
+from .exercises import split_exercise, student_notebook, with_exercises
 
 GRADE_CSV = "grades.csv"
 _STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -144,11 +145,7 @@ def release(notebooks: list[str | Path], course: str | Path) -> list[Path]:
     course.chmod(0o700)
     (course / "nbgrader_config.py").write_text(_CONFIG.format(root=str(course)))
     released = []
-    for notebook in map(Path, notebooks):
-        if not notebook.is_file():
-            raise NotebookError(f"No notebook at {notebook}.")
-        if BEGIN not in notebook.read_text():
-            continue
+    for notebook in with_exercises(notebooks):
         assignment = assignment_name(notebook)
         nb, _ = nbgrader_source(notebook)
         source = course / "source" / assignment / notebook.name
@@ -238,10 +235,15 @@ def _scratch_course(course: Path, user: str | None) -> Path:
     (scratch / "nbgrader_config.py").write_text(_CONFIG.format(root=str(scratch)))
     (scratch / "home").mkdir()
     if user:
-        account = pwd.getpwnam(user)
-        for path in [scratch, *scratch.rglob("*")]:
-            os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+        _give(user, [scratch, *scratch.rglob("*")])
     return scratch
+
+
+def _give(user: str, paths) -> None:
+    """Make `user` (and their group) the owner of each path, so the grading account can write there."""
+    account = pwd.getpwnam(user)
+    for path in paths:
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
 
 
 def _set_writable(course: Path, writable: bool) -> None:
@@ -310,12 +312,8 @@ def _grade_one(scratch: Path, course: Path, student: str, notebook: Path, assign
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         print(f"{student}/{notebook.name}: not a notebook file ({err}); scored 0")
         return _zero_rows(scratch, student, notebook, assignment, f"not a readable notebook: {err}")
-    if user:
-        account = pwd.getpwnam(user)
-        for path in (target, *target.parents):
-            if path == scratch:
-                break
-            os.chown(path, account.pw_uid, account.pw_gid)
+    if user:  # the copy and the folders made for it, below the scratch course
+        _give(user, [target, *itertools.takewhile(lambda p: p != scratch, target.parents)])
     print(f"grading {student}/{notebook.name} …", flush=True)
     args = ["autograde", assignment, "--student", student, "--force", f"--Execute.timeout={cell_timeout}"]
     try:

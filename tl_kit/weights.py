@@ -233,21 +233,26 @@ def _offline_model(input_shape, path: Path):
     return model
 
 
-def _download_imagenet(input_shape, include_top, timeout: float = 30.0):
-    """Download Keras' ImageNet weights file (from $TL_KIT_MIRROR when set) into Keras' cache,
-    check its MD5 as Keras does, and build the model from it. A failed or altered download
-    leaves no file behind."""
+def fetch_imagenet_file(include_top: bool, folder: Path, timeout: float | None = None) -> Path:
+    """Download Keras' ImageNet weights file (from $TL_KIT_MIRROR when set) into `folder` and check
+    its MD5 as Keras does. A file that does not match is removed and WeightsError raised; a failed
+    transfer raises what keras.utils.get_file raises, and leaves no file behind."""
     from keras.src.applications.vgg16 import WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP
 
     from .online import _download
 
     fname, expected = IMAGENET_FILES[include_top]
-    path = _download(WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP, fname, keras_cache_dir(), timeout)
+    path = _download(WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP, fname, folder, timeout)
     if md5sum(path) != expected:
         path.unlink()
         raise WeightsError(f"The downloaded {fname} does not match Keras' MD5 {expected} (an interrupted or "
                            "altered download); it was removed.")
-    return _build(str(path), input_shape, include_top)
+    return path
+
+
+def _download_imagenet(input_shape, include_top, timeout: float = 30.0):
+    """The ImageNet weights file fetched into Keras' cache (`fetch_imagenet_file`), built into VGG16."""
+    return _build(str(fetch_imagenet_file(include_top, keras_cache_dir(), timeout)), input_shape, include_top)
 
 
 def resolve_weights(weights: str | None = "auto", include_top: bool = False) -> WeightsSource:
