@@ -54,6 +54,10 @@ SETTINGS: dict[str, Setting] = {
     "grading": Setting("TL_KIT_GRADING", "`1` while `python -m tl_kit grade` runs a returned notebook: a checker "
                                          "that fails raises, so nbgrader scores that exercise 0",
                        "off: a checker prints ✗ and the lesson goes on"),
+    "xla_cpu_fix": Setting("TL_KIT_XLA_CPU_FIX", "`0` keeps XLA's algebraic simplifier on under JAX on the CPU "
+                                                 "(it sends VGG16's 2×2 block-5 convolutions at 32 px to a ~70× "
+                                                 "slower path; see `tl_kit/xla_cpu.py`)",
+                           "on: `--xla_disable_hlo_passes=algsimp` is added to `XLA_FLAGS` (JAX on a CPU only)"),
     "shipped_data": Setting("TL_KIT_SHIPPED_DATA", "the folder of the data sets that ship with the kit",
                             "`data/` of this checkout, or the copy installed with the package"),
 }
@@ -65,7 +69,7 @@ def get(name: str) -> str | None:
     >>> get("no such setting")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, mirror, grading, shipped_data."
+    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, mirror, grading, xla_cpu_fix, shipped_data."
     """
     if name not in SETTINGS:
         raise KeyError(f"Unknown setting {name!r}; settings: {', '.join(SETTINGS)}.")
