@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers import free_port, running
+from tl_kit import config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -60,7 +61,9 @@ def lab(tmp_path_factory):
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    env = {**os.environ, "TL_KIT_PROFILE": "fast", "TL_KIT_CACHE": str(work / ".cache"),
+    # The kit's own cache folder, which `make test`'s nbval runs have just filled: the browser
+    # test reuses their VGG16 features instead of computing them a third time.
+    env = {**os.environ, "TL_KIT_PROFILE": "fast", "TL_KIT_CACHE": str(config.cache_dir()),
            "TL_KIT_RUNS": str(work / "runs"), "JUPYTER_RUNTIME_DIR": str(work / ".runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(work / ".workspaces")}
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",

@@ -73,6 +73,7 @@ class FeatureKey:
     pooling: str
     image_size: int
     images: str
+    compute_dtype: str = "float32"  # bfloat16 under the mixed_bfloat16 precision: other numbers
 
     @property
     def digest(self) -> str:
@@ -264,7 +265,8 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
     shared_before = cache.shared_hits if cache else 0
     if cache:  # fingerprints cost a pass over weights and pixels: only worth it with a cache
         weights_id, images_id = fingerprint_weights(model), fingerprint_images(images)
-        keys = {n: FeatureKey(weights_id, n, pooling or "none", int(images.shape[1]), images_id) for n in names}
+        keys = {n: FeatureKey(weights_id, n, pooling or "none", int(images.shape[1]), images_id,
+                              str(model.compute_dtype)) for n in names}
         found = {n: cache.get(k) for n, k in keys.items()}
     missing = [n for n, f in found.items() if f is None]
     if missing:

@@ -9,6 +9,7 @@ by a two-second VGG16 speed test on this machine).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,37 @@ def estimate_lessons(profile: Profile, images_per_s: float) -> list[LessonEstima
     return estimates
 
 
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_bfloat16(cpuinfo: str | None = None) -> list[str]:
+    """The CPU features (Linux's /proc/cpuinfo flags) that do bfloat16 arithmetic in hardware,
+    the case where `TL_KIT_PRECISION=mixed_bfloat16` was measured faster; [] elsewhere.
+
+    >>> cpu_bfloat16("flags : fpu avx512f avx512_bf16 amx_tile")
+    ['avx512_bf16']
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return []
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return [f for f in BF16_FLAGS if f in flags]
+
+
+def precision_line(profile: Profile, hardware: list[str]) -> str:
+    """What lesson 00 says about lower precision on this machine."""
+    env = config.SETTINGS["precision"].env
+    if profile.precision != "float32":
+        return (f"precision: {profile.precision}" + ("" if hardware else
+                " — this CPU has no bfloat16 arithmetic in hardware, so it may be slower than float32"))
+    if hardware:
+        return (f"precision: float32; this CPU does bfloat16 in hardware ({', '.join(hardware)}): "
+                f"{env}=mixed_bfloat16 may run the lessons about 2× faster (README, Profiles)")
+    return "precision: float32"
+
+
 def report(profile: Profile | None = None, measure: bool = True) -> str:
     """The whole environment report, as text (what 00_start_here shows)."""
     from .data import SHIPPED, load_dataset, resolve_data_root
@@ -63,7 +95,7 @@ def report(profile: Profile | None = None, measure: bool = True) -> str:
     from .weights import resolve_weights
 
     profile = profile or get_profile()
-    lines = ["tl-kit · " + runtime_summary(), describe_profile(profile)]
+    lines = ["tl-kit · " + runtime_summary(), describe_profile(profile), precision_line(profile, cpu_bfloat16())]
     try:
         lines.append(f"VGG16 weights: {resolve_weights('auto')}")
     except TLKitError as err:

@@ -67,6 +67,7 @@ def start(seed: int = 0, quiet: bool = False) -> Profile:
         tf.get_logger().setLevel("ERROR")
     short_errors()
     profile = get_profile()
+    keras.config.set_dtype_policy(profile.precision)  # models built after this compute in it
     if not quiet:
         print("tl-kit · " + runtime_summary())
         print(describe_profile(profile))
@@ -79,9 +80,10 @@ def describe_profile(profile: Profile) -> str:
     def n(x):
         return "all" if x is None else str(x)
 
+    precision = "" if profile.precision == "float32" else f", {profile.precision} (bfloat16 arithmetic)"
     return (f"profile {profile.name} ({profile.reason or 'default'}): {profile.image_size}×{profile.image_size} px, "
             f"per class {n(profile.train_per_class)} train / {n(profile.val_per_class)} val / "
-            f"{n(profile.test_per_class)} test, batch {profile.batch_size}")
+            f"{n(profile.test_per_class)} test, batch {profile.batch_size}{precision}")
 
 
 def show_code(obj) -> None:
