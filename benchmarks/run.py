@@ -417,6 +417,11 @@ README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->
 def write_results(res: dict, out: Path) -> str:
     """Write results.json and results.md, and put the same table into the README between its
     markers, so the README never shows numbers from another run. Returns the table."""
+    from tl_kit.lessons import read_times
+
+    times = read_times()  # the gpu column is written by scripts/gpu_check.sh on a GPU machine
+    res["gpu_lesson_seconds"] = {"device": "one NVIDIA H100, Keras on JAX (tl_kit/lesson_times.json)",
+                                 "seconds": {nb: t.get("gpu") for nb, t in times["seconds"].items()}}
     (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
     table = render(res)
     (out / "results.md").write_text(table)
@@ -463,6 +468,12 @@ def render(res: dict) -> str:
             rows.append(f"| VGG16 forward at 32 px, JAX, without → with `tl_kit.xla_cpu`'s work-around | "
                         f"{b['jax']['vgg16_32px_images_per_s_without_xla_cpu_fix']:.0f} → "
                         f"{b['jax']['vgg16_32px_images_per_s']:.0f} images/s | |")
+    if "gpu_lesson_seconds" in res:
+        gpu = res["gpu_lesson_seconds"]["seconds"]
+        timed = [t for t in gpu.values() if t is not None]
+        rows.append("| lessons in the gpu profile on a GPU (scripts/gpu_check.sh) | "
+                    + ", ".join(f"{nb[:2]}: {'not timed' if t is None else f'{t} s'}" for nb, t in gpu.items())
+                    + (f" ({sum(timed) / 60:.1f} min timed)" if timed else "") + " | all, ≤ 10 min |")
     if "bf16_forward_speedup" in res:
         b = res["bf16"]
         low, mean, high = b["accuracy_delta_interval"]

@@ -205,7 +205,7 @@ def test_the_prefix_cache_is_recomputed_when_freezing_data_or_weights_change(dat
     assert cache.misses == 2  # train and val activations (the training accuracy reuses the train ones)
     hits = cache.memory_hits
     tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
-    assert cache.misses == 2 and cache.memory_hits == hits + 3  # block5 trained, blocks 1–4 did not: reused
+    assert cache.misses == 2 and cache.memory_hits == hits + 2  # block5 trained, blocks 1–4 did not: reused
     tm.use_preset(FINE_TUNE_BLOCKS_4_5)  # another boundary
     tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
     assert cache.misses == 4
@@ -215,6 +215,17 @@ def test_the_prefix_cache_is_recomputed_when_freezing_data_or_weights_change(dat
     tm.model.get_layer("block1_conv1").set_weights([kernel * 0.5, bias])  # other weights in the prefix
     tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
     assert cache.misses == 7
+
+
+def test_fit_scores_test_and_train_with_the_model_it_trained_exactly_as_score_does(data, tmp_path):
+    cache = FeatureCache(tmp_path)
+    tm = make_model()
+    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
+    train, val, test = data.split("train"), data.split("val"), data.split("test")
+    run = tm.fit(train, val, test, epochs=1, batch_size=32, cache=cache, balanced=True)
+    assert "cached prefix" in run.mode
+    assert run.test_accuracy == tm.score(*test, cache=cache, balanced=True)
+    assert run.train_accuracy == tm.score(*train, cache=cache, balanced=True)
 
 
 def test_augmentation_uses_the_full_pass_and_still_trains(data):

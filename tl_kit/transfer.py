@@ -251,12 +251,19 @@ class TransferModel:
         history = fit_model.fit(x_train, train[1], validation_data=(x_val, val[1]), epochs=epochs,
                                 batch_size=batch_size, verbose=0, callbacks=[*(callbacks or []), timer])
         seconds = time.perf_counter() - start
+        if boundary is not None:  # score with the suffix model that trained: no new model to compile
+            test_accuracy = None if test is None else score(
+                fit_model, extract_features(self.model, test[0], boundary, cache=cache, batch_size=batch_size,
+                                            verbose=False, progress=False), test[1], balanced=balanced)
+            train_accuracy = score(fit_model, x_train, train[1], balanced=balanced)
+        else:
+            test_accuracy = None if test is None else self.score(*test, cache=cache, balanced=balanced)
+            train_accuracy = self.score(*train, cache=cache, balanced=balanced)
         return Result(method or self.describe(), trainable_params(self.model), seconds,
-                      score(fit_model, x_val, val[1], balanced=balanced),
-                      None if test is None else self.score(*test, cache=cache, balanced=balanced),
+                      score(fit_model, x_val, val[1], balanced=balanced), test_accuracy,
                       epochs=len(history.history.get("loss", [])), epoch_seconds=timer.seconds,
                       history=history.history, mode=mode, cache_seconds=cache_seconds, max_epochs=epochs,
-                      train_accuracy=self.score(*train, cache=cache, balanced=balanced), model=self)
+                      train_accuracy=train_accuracy, model=self)
 
     def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Class probabilities for uint8 RGB images (preprocessing is applied here)."""
