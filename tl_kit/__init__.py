@@ -43,7 +43,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                "WeightsError"),
     "experiments": ("BLOCKS", "Comparison", "StrategyTable", "block_features", "contrast_gains", "run_comparison", "train_small_cnn"),
     "features": ("extract_features",),
-    "info": ("check_environment", "estimate_lessons", "measure_vgg16_speed"),
+    "info": ("check_environment", "estimate_lessons", "measure_vgg16_speed", "precision_advice"),
     "inside": ("GradCAM", "gradcam", "channel_weights", "layer_weights", "split_at", "top_images", "weight_change"),
     "lessons": ("LESSONS", "reference_images_per_s"),
     "freezing": ("FEATURE_EXTRACTION", "FINE_TUNE_BLOCK5", "FINE_TUNE_BLOCKS_4_5", "PRESETS", "Preset", "TRAIN_ALL",

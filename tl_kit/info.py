@@ -84,8 +84,13 @@ def precision_line(profile: Profile, hardware: list[str]) -> str:
                 " — this CPU has no bfloat16 arithmetic in hardware, so it may be slower than float32"))
     if hardware:
         return (f"precision: float32; this CPU does bfloat16 in hardware ({', '.join(hardware)}): "
-                f"{env}=mixed_bfloat16 may run the lessons about 2× faster (README, Profiles)")
+                f"{env}=mixed_bfloat16 ran VGG16 about 2× faster on the kit's reference CPU (README, Profiles)")
     return "precision: float32"
+
+
+def precision_advice(profile: Profile | None = None) -> str:
+    """One line for lesson 00: the precision in use, and whether this CPU could use bfloat16."""
+    return precision_line(profile or get_profile(), cpu_bfloat16())
 
 
 def report(profile: Profile | None = None, measure: bool = True) -> str:
@@ -95,7 +100,7 @@ def report(profile: Profile | None = None, measure: bool = True) -> str:
     from .weights import resolve_weights
 
     profile = profile or get_profile()
-    lines = ["tl-kit · " + runtime_summary(), describe_profile(profile), precision_line(profile, cpu_bfloat16())]
+    lines = ["tl-kit · " + runtime_summary(), describe_profile(profile), precision_advice(profile)]
     try:
         lines.append(f"VGG16 weights: {resolve_weights('auto')}")
     except TLKitError as err:
