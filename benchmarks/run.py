@@ -230,6 +230,9 @@ def time_make_test() -> dict:
             start = time.perf_counter()
             done = subprocess.run(["make", target], cwd=ROOT, capture_output=True, text=True, env=env)
             parts[target] = time.perf_counter() - start
+            log = ROOT / "build" / f"make-{target}.log"  # the whole output, to read when a part failed
+            log.parent.mkdir(exist_ok=True)
+            log.write_text(done.stdout + done.stderr)
             if done.returncode:
                 passed = False
                 print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
