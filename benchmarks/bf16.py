@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,29 +32,21 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ("float32", "mixed_bfloat16")
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    fn()  # compiles
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def speed(size: int = 96, batch: int = 32, repeats: int = 5) -> dict:
     """Forward and training-step throughput of VGG16 at `size` px under the current policy."""
     import keras
 
+    from run import median_time, vgg16_throughput  # the timings of make bench (imported here: run.py sets env)
+
     from tl_kit import FINE_TUNE_BLOCK5, TransferModel, build_head
 
+    forward, _ = vgg16_throughput(size, 8 * batch, batch, repeats)
     base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(size, size, 3))
-    x = np.random.default_rng(0).normal(0, 50, (8 * batch, size, size, 3)).astype("float32")
-    forward = 8 * batch / _median_seconds(lambda: base.predict(x, batch_size=batch, verbose=0), repeats)
+    x = np.random.default_rng(0).normal(0, 50, (batch, size, size, 3)).astype("float32")
     model = TransferModel(base, build_head(base.output_shape[1:], 10, name="head"))
     model.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
     y = np.arange(batch) % 10
-    step = batch / _median_seconds(lambda: model.model.train_on_batch(x[:batch], y), 3 * repeats)
+    step = batch / median_time(lambda: model.model.train_on_batch(x, y), 3 * repeats)
     return {"forward_images_per_s": forward, "train_step_images_per_s": step}
 
 
