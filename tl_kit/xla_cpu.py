@@ -86,7 +86,3 @@ def apply(environ: MutableMapping[str, str] = os.environ) -> bool:
     environ["XLA_FLAGS"] = f"{environ.get('XLA_FLAGS', '')} {FLAG}".strip()
     return True
 
-
-def active(environ: MutableMapping[str, str] = os.environ) -> bool:
-    """Whether this process's `XLA_FLAGS` carries the work-around (lesson 00 reports it)."""
-    return FLAG in environ.get("XLA_FLAGS", "").split()
