@@ -30,24 +30,26 @@ def run_conv(**env: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_applied_only_for_jax_on_the_cpu(monkeypatch):
+def test_applied_only_when_asked_for_and_for_jax_on_the_cpu(monkeypatch):
     monkeypatch.setattr(xla_cpu, "jax_has_accelerator_plugin", lambda: False)
-    assert xla_cpu.wanted({"KERAS_BACKEND": "jax"})
-    assert not xla_cpu.wanted({"KERAS_BACKEND": "tensorflow"})
-    assert not xla_cpu.wanted({"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cuda"})
+    on = {"TL_KIT_XLA_CPU_FIX": "1"}
+    assert xla_cpu.wanted({"KERAS_BACKEND": "jax", **on})
+    assert not xla_cpu.wanted({"KERAS_BACKEND": "jax"}), "off unless asked for: the JAX kernel crashed with it"
+    assert not xla_cpu.wanted({"KERAS_BACKEND": "tensorflow", **on})
+    assert not xla_cpu.wanted({"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cuda", **on})
     assert not xla_cpu.wanted({"KERAS_BACKEND": "jax", "TL_KIT_XLA_CPU_FIX": "0"})
     monkeypatch.setattr(xla_cpu, "jax_has_accelerator_plugin", lambda: True)
-    assert not xla_cpu.wanted({"KERAS_BACKEND": "jax"}), "a GPU plugin is installed: leave XLA alone"
-    assert xla_cpu.wanted({"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"})
+    assert not xla_cpu.wanted({"KERAS_BACKEND": "jax", **on}), "a GPU plugin is installed: leave XLA alone"
+    assert xla_cpu.wanted({"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", **on})
 
 
 def test_apply_adds_the_flag_once_and_keeps_the_users_flags(monkeypatch):
     monkeypatch.setattr(xla_cpu, "jax_has_accelerator_plugin", lambda: False)
-    env = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
+    env = {"KERAS_BACKEND": "jax", "TL_KIT_XLA_CPU_FIX": "1", "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
     assert xla_cpu.apply(env) and not xla_cpu.apply(env)
     assert env["XLA_FLAGS"] == f"--xla_cpu_enable_fast_math=false {xla_cpu.FLAG}"
     assert xla_cpu.FLAG in env["XLA_FLAGS"].split()
-    mine = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_disable_hlo_passes=fusion"}
+    mine = {"KERAS_BACKEND": "jax", "TL_KIT_XLA_CPU_FIX": "1", "XLA_FLAGS": "--xla_disable_hlo_passes=fusion"}
     assert not xla_cpu.apply(mine) and mine["XLA_FLAGS"] == "--xla_disable_hlo_passes=fusion"
 
 
@@ -60,7 +62,7 @@ def test_the_backend_is_found_like_keras_finds_it(tmp_path):
 
 
 @pytest.mark.skipif(xla_cpu.jax_has_accelerator_plugin(), reason="JAX has a GPU or TPU plugin here")
-def test_import_tl_kit_sets_the_flag_and_the_convolution_gives_the_same_numbers():
-    fixed, plain = run_conv(), run_conv(TL_KIT_XLA_CPU_FIX="0")
+def test_import_tl_kit_sets_the_flag_when_asked_and_the_convolution_gives_the_same_numbers():
+    fixed, plain = run_conv(TL_KIT_XLA_CPU_FIX="1"), run_conv()
     assert xla_cpu.FLAG in fixed["flags"].split() and xla_cpu.FLAG not in plain["flags"]
     np.testing.assert_allclose(np.array(fixed["y"]), np.array(plain["y"]), rtol=1e-4, atol=1e-3)

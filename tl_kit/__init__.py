@@ -21,7 +21,7 @@ import os as _os
 # (oneDNN stays on: turning it off costs VGG16 about a third of its CPU speed.)
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# Before JAX compiles anything: keep XLA off a slow CPU path for VGG16's block 5 at 32 px.
+# Before JAX compiles anything: with TL_KIT_XLA_CPU_FIX=1, keep XLA off a slow CPU path (tl_kit/xla_cpu.py).
 from . import xla_cpu as _xla_cpu  # noqa: E402
 
 _xla_cpu.apply()
