@@ -427,7 +427,8 @@ def write_results(res: dict, out: Path) -> str:
     from tl_kit.lessons import read_times
 
     times = read_times()  # the gpu column is written by scripts/gpu_check.sh on a GPU machine
-    res["gpu_lesson_seconds"] = {"device": "one NVIDIA H100, Keras on JAX (tl_kit/lesson_times.json)",
+    device = times.get("devices", {}).get("gpu", "one NVIDIA H100, Keras on JAX")
+    res["gpu_lesson_seconds"] = {"device": f"{device} (tl_kit/lesson_times.json)",
                                  "seconds": {nb: t.get("gpu") for nb, t in times["seconds"].items()}}
     (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
     table = render(res)

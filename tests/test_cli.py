@@ -59,3 +59,22 @@ def test_lesson_estimates_scale_with_speed_and_never_invent_a_missing_reference_
                 assert at_reference.minutes == pytest.approx(seconds / 60)
                 assert slower.minutes == pytest.approx(2 * seconds / 60)
                 assert f"{at_reference.minutes:5.1f} min" in at_reference.text
+
+
+def test_recorded_times_keep_the_other_lessons_and_name_the_device(tmp_path, monkeypatch):
+    import json
+
+    from tl_kit import lessons
+
+    copy = tmp_path / "lesson_times.json"
+    copy.write_text(lessons.TIMES_FILE.read_text())
+    monkeypatch.setattr(lessons, "TIMES_FILE", copy)
+    before = lessons.read_times()
+    lessons.record_times("gpu", {"02_feature_extraction.ipynb": 301.4}, images_per_s=5000.04,
+                         device="NVIDIA H200, Keras on jax, 4 notebooks at once")
+    after = json.loads(copy.read_text())
+    assert after["seconds"]["02_feature_extraction.ipynb"] == {**before["seconds"]["02_feature_extraction.ipynb"],
+                                                               "gpu": 301}
+    assert after["seconds"]["00_start_here.ipynb"] == before["seconds"]["00_start_here.ipynb"]
+    assert after["images_per_s"] == {**before["images_per_s"], "gpu": 5000.0}
+    assert after["devices"]["gpu"] == "NVIDIA H200, Keras on jax, 4 notebooks at once"

@@ -20,6 +20,8 @@ from tl_kit.training import Result, score
 from tl_kit.transfer import suffix_model
 from tl_kit.widgets import FreezeWidget
 
+from tests.conftest import run_on_backend
+
 BLOCK5 = {"block5_conv1", "block5_conv2", "block5_conv3"}
 BLOCK4 = {"block4_conv1", "block4_conv2", "block4_conv3"}
 
@@ -228,12 +230,64 @@ def test_fit_scores_test_and_train_with_the_model_it_trained_exactly_as_score_do
     assert run.train_accuracy == tm.score(*train, cache=cache, balanced=True)
 
 
+REUSE = """
+import json, keras, numpy as np
+from tl_kit import FINE_TUNE_BLOCK5, TRAIN_ALL, TransferModel, build_head, load_vgg16
+from tl_kit.data import load_dataset
+from tl_kit.features import FeatureCache
+from tl_kit.profiles import PROFILES
+from dataclasses import replace
+# 64 px: at 32 px block 5's maps (2×2) are smaller than its kernels, a case XLA's CPU compiler
+# runs slowly (see tl_kit.xla_cpu), and this test took longer on JAX
+data = load_dataset("emoji", profile=replace(PROFILES["fast"], image_size=64))
+train, val, test = ((x[:n], y[:n]) for (x, y), n in zip((data.split(s) for s in ("train", "val", "test")), (48, 16, 16)))
+keras.utils.set_random_seed(0)
+base, _ = load_vgg16("offline", input_shape=(64, 64, 3), verbose=False)
+head = build_head((2, 2, 512), data.num_classes, name="head")
+start = None
+def model():  # a new TransferModel on the same layers, from the same weights: a fresh compile
+    tm = TransferModel(base, head)
+    tm.model.set_weights(start)
+    return tm
+start = TransferModel(base, head).model.get_weights()
+out = {"backend": keras.backend.backend()}
+for preset in (FINE_TUNE_BLOCK5, TRAIN_ALL):  # the cached-prefix path and the full pass
+    runs, compiled = [], []
+    tm = model()
+    for seed in (1, 2):
+        tm.model.set_weights(start)
+        tm.use_preset(preset, learning_rate=1e-4)
+        r = tm.fit(train, val, test, epochs=2, batch_size=32, seed=seed, cache=FeatureCache(None))
+        runs.append([r.history["loss"], r.val_accuracy, r.test_accuracy, r.train_accuracy])
+        compiled.append(len(tm._fit_models))
+    fresh = model()
+    fresh.use_preset(preset, learning_rate=1e-4)
+    r = fresh.fit(train, val, test, epochs=2, batch_size=32, seed=2, cache=FeatureCache(None))
+    out[preset.id] = {"reused": runs, "compiled": compiled,
+                      "fresh": [r.history["loss"], r.val_accuracy, r.test_accuracy, r.train_accuracy]}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_a_reused_compiled_model_trains_exactly_as_a_new_one(backend):
+    result = run_on_backend(REUSE, backend)
+    for preset in (FINE_TUNE_BLOCK5, TRAIN_ALL):
+        runs = result[preset.id]
+        assert runs["compiled"] == [1, 1]  # one compiled model served both fits
+        first, second = runs["reused"]
+        np.testing.assert_allclose(second[0], runs["fresh"][0], rtol=1e-5)  # seed 2: reused = a new model
+        assert second[1:] == pytest.approx(runs["fresh"][1:])
+        assert first[0] != second[0]  # and two seeds are two different fits
+
+
 def test_augmentation_uses_the_full_pass_and_still_trains(data):
     tm = make_model()
     tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
     before = tm.model.get_layer("block5_conv1").get_weights()[0].copy()
     run = tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, augment=True, cache=None)
     assert "augmented" in run.mode and run.cache_seconds == 0
+    assert tm._fit_models == {}  # augment=True draws a new augmentation layer per fit: no model kept for it
     assert not np.allclose(before, tm.model.get_layer("block5_conv1").get_weights()[0])
 
 

@@ -50,13 +50,17 @@ def reference_images_per_s(profile: str) -> float:
     return float(read_times()["images_per_s"][profile])
 
 
-def record_times(profile: str, seconds: dict[str, float], images_per_s: float | None = None) -> None:
-    """Write measured lesson times (notebook → seconds) for one profile into lesson_times.json."""
+def record_times(profile: str, seconds: dict[str, float], images_per_s: float | None = None,
+                 device: str | None = None) -> None:
+    """Write measured lesson times (notebook → seconds) for one profile into lesson_times.json,
+    with the machine they were measured on (`device`), so a reader knows what the numbers mean."""
     times = read_times()
     for notebook, value in seconds.items():
         times["seconds"].setdefault(notebook, {})[profile] = round(float(value))
     if images_per_s is not None:
         times["images_per_s"][profile] = round(float(images_per_s), 1)
+    if device is not None:
+        times.setdefault("devices", {})[profile] = device
     TIMES_FILE.write_text(json.dumps(times, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -22,6 +22,14 @@ and the images are not augmented, the prefix's output for an image never changes
 training. `fit` then computes it once (cached by `tl_kit.features`, keyed by the prefix's
 weights, the boundary layer and the images) and trains only the rest on it: the same model,
 several times faster on a CPU. `Result.mode` says which path a run took.
+
+**One compiled model per way of training.** Each path trains a Keras model that shares this
+object's layers (the suffix after the prefix, the whole network, or the network behind an
+augmentation layer). Compiling a new one costs seconds per fit on JAX, and the lessons fit the
+same freezing once per seed. So `fit` keeps one compiled model per path, freezing, learning rate
+and augmentation layer, and gives it back to a later fit with its optimizer state set back to
+the start: the same training as a new model (a test checks it on TensorFlow and JAX), compiled
+once.
 """
 
 from __future__ import annotations
@@ -106,6 +114,7 @@ class TransferModel:
     def __init__(self, base=None, head=None, *, learning_rate: float = 1e-3, name: str = "vgg16_classifier",
                  model=None, head_multiplier: float = 1.0):
         self.head_multiplier = _check_multiplier(head_multiplier)
+        self._fit_models: dict[tuple, tuple] = {}  # compiled models that fit reuses: see _fit_model
         if model is None:
             if base is None or head is None:
                 raise TrainingError("TransferModel needs a base and a head: TransferModel(base, head).")
@@ -229,20 +238,22 @@ class TransferModel:
             x_train, x_val = (extract_features(self.model, x, boundary, cache=cache, batch_size=batch_size,
                                                verbose=False, progress=False) for x in (train[0], val[0]))
             cache_seconds = time.perf_counter() - start
-            fit_model = compile_classifier(suffix_model(self.model, boundary), self.learning_rate, self.multipliers())
+            fit_model = self._fit_model(("prefix", boundary), lambda: suffix_model(self.model, boundary),
+                                        (x_val, val[1]), batch_size)
             mode = f"cached prefix: the layers up to {boundary} ran once; only the layers after it trained"
         elif augment is not False:
             from .augment import light_augmentation
 
             layer = light_augmentation() if augment is True else augment
             x_train, x_val = np.asarray(train[0], "float32"), np.asarray(val[0], "float32")
-            fit_model = compile_classifier(keras.Sequential([keras.Input(x_train.shape[1:]), layer, VGG16Preprocess(),
-                                                             self.model]), self.learning_rate,
-                                           self.multipliers())
+            fit_model = self._fit_model(("augment", id(layer)), lambda: keras.Sequential(
+                [keras.Input(x_train.shape[1:]), layer, VGG16Preprocess(), self.model]), (x_val, val[1]), batch_size,
+                keep=augment is not True)  # augment=True makes a new layer each time: nothing to reuse
             mode = f"full forward pass every step, augmented images ({layer.name})"
         else:
             x_train, x_val = preprocess(train[0]), preprocess(val[0])
-            fit_model = self.model
+            fit_model = self._fit_model(("full",), lambda: keras.Model(self.model.inputs, self.model.outputs),
+                                        (x_val, val[1]), batch_size)
             mode = "full forward pass every step"
         from .callbacks import EpochTimer
 
@@ -256,6 +267,10 @@ class TransferModel:
                 fit_model, extract_features(self.model, test[0], boundary, cache=cache, batch_size=batch_size,
                                             verbose=False, progress=False), test[1], balanced=balanced)
             train_accuracy = score(fit_model, x_train, train[1], balanced=balanced)
+        elif augment is False:  # the whole network, as it trained
+            test_accuracy = None if test is None else score(fit_model, preprocess(test[0]), test[1],
+                                                            balanced=balanced)
+            train_accuracy = score(fit_model, x_train, train[1], balanced=balanced)
         else:
             test_accuracy = None if test is None else self.score(*test, cache=cache, balanced=balanced)
             train_accuracy = self.score(*train, cache=cache, balanced=balanced)
@@ -264,6 +279,29 @@ class TransferModel:
                       epochs=len(history.history.get("loss", [])), epoch_seconds=timer.seconds,
                       history=history.history, mode=mode, cache_seconds=cache_seconds, max_epochs=epochs,
                       train_accuracy=train_accuracy, model=self)
+
+    def _fit_model(self, path: tuple, build, val: tuple, batch_size: int, keep: bool = True) -> keras.Model:
+        """The compiled Keras model that trains for `path` under the current freezing, learning rate
+        and multipliers: built with `build()` and compiled the first time, reused after that with
+        its optimizer state set back to where it started.
+
+        A new model is fully built before `fit` (optimizer, loss and metrics, by evaluating it on
+        the validation set, which compiles the step that `fit` validates with anyway), so a new and
+        a reused model see the same batches: Keras would otherwise draw one shuffle of the data to
+        build them, on a new model only.
+        """
+        key = (path, self._compiled_trainable, self.learning_rate, tuple(sorted(self.multipliers().items())))
+        if key in self._fit_models:
+            model, optimizer_start = self._fit_models[key]
+            for variable, value in zip(model.optimizer.variables, optimizer_start):
+                variable.assign(value)
+            return model
+        model = compile_classifier(build(), self.learning_rate, self.multipliers())
+        model.optimizer.build(model.trainable_variables)
+        model.evaluate(*val, batch_size=batch_size, verbose=0)  # builds the loss and metrics; draws no shuffle
+        if keep:
+            self._fit_models[key] = (model, [np.array(v) for v in model.optimizer.variables])
+        return model
 
     def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Class probabilities for uint8 RGB images (preprocessing is applied here)."""
