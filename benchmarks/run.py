@@ -481,7 +481,8 @@ def render(res: dict) -> str:
         timed = [t for t in gpu.values() if t is not None]
         rows.append("| lessons in the gpu profile on a GPU (scripts/gpu_check.sh) | "
                     + ", ".join(f"{nb[:2]}: {'not timed' if t is None else f'{t} s'}" for nb, t in gpu.items())
-                    + (f" ({sum(timed) / 60:.1f} min timed)" if timed else "") + " | all, ≤ 10 min |")
+                    + (f" ({sum(timed) / 60:.1f} min timed)" if timed else "")
+                    + f"; {res['gpu_lesson_seconds']['device']} | all, ≤ 10 min |")
     if "bf16_forward_speedup" in res:
         b = res["bf16"]
         low, mean, high = b["accuracy_delta_interval"]

@@ -55,7 +55,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
               "plot_gradcam", "plot_network", "plot_predictions", "plot_projection", "plot_top_images",
               "plot_weight_change"),
     "preprocessing": ("VGG16_MEAN_BGR", "preprocess", "resize_batch"),
-    "profiles": ("PROFILES", "Profile", "get_profile"),
+    "profiles": ("PROFILES", "Profile", "get_profile", "gpu_available"),
     "probe": ("balanced_score", "linear_probe"),
     "reporting": ("Interval", "difference_sentence", "paired_interval", "transfer_verdict"),
     "runs": ("BestModelCheckpoint", "latest_run", "load_model", "new_run", "read_report", "write_report"),
