@@ -30,8 +30,11 @@ if ! $PY -c "from tl_kit.profiles import gpu_available; import sys; sys.exit(0 i
   echo "gpu-check: the $KERAS_BACKEND backend sees no GPU here; nothing to check (run make test for CPU)." >&2
   exit 1
 fi
-if [ "$JOBS" -gt 1 ]; then  # share the GPU: each process takes memory as it needs it
+if [ "$JOBS" -gt 1 ]; then
+  # Share the GPU: each process takes memory as it needs it. Share the cores too: each process's
+  # BLAS (scikit-learn's probes, NumPy) would otherwise start a thread per core, JOBS times over.
   export XLA_PYTHON_CLIENT_PREALLOCATE=false TF_FORCE_GPU_ALLOW_GROWTH=true
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 ))}
 fi
 mkdir -p "$LOGS"
 LOGS=$(cd "$LOGS" && pwd)
