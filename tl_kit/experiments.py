@@ -140,7 +140,7 @@ def _ready_small_cnn(dataset: Dataset, reuse: bool):
     other batches than a new one.
     """
     from .models import small_cnn
-    from .training import compile_classifier
+    from .training import compile_for_reuse, restart_optimizer
 
     shape, classes = dataset.x_train.shape[1:], dataset.num_classes
     fresh = small_cnn(shape, classes)
@@ -148,14 +148,11 @@ def _ready_small_cnn(dataset: Dataset, reuse: bool):
     if reuse and key in _COMPILED_CNNS:
         model, optimizer_start = _COMPILED_CNNS[key]
         model.set_weights(fresh.get_weights())
-        for variable, value in zip(model.optimizer.variables, optimizer_start):
-            variable.assign(value)
+        restart_optimizer(model, optimizer_start)
         return model
-    compile_classifier(fresh, 1e-3)
-    fresh.optimizer.build(fresh.trainable_variables)
-    fresh.evaluate(dataset.x_val[:1], dataset.y_val[:1], verbose=0)  # builds the loss and metrics; no shuffle
+    optimizer_start = compile_for_reuse(fresh, 1e-3, None, dataset.x_val[:1], dataset.y_val[:1])
     if reuse:
-        _COMPILED_CNNS[key] = (fresh, [np.array(v) for v in fresh.optimizer.variables])
+        _COMPILED_CNNS[key] = (fresh, optimizer_start)
     return fresh
 
 

@@ -53,6 +53,28 @@ def compile_classifier(model, learning_rate: float = 1e-3, multipliers: dict[str
     return model
 
 
+def compile_for_reuse(model, learning_rate: float, multipliers: dict[str, float] | None, x: np.ndarray,
+                      y: np.ndarray, batch_size: int | None = None) -> list[np.ndarray]:
+    """Compile `model` (as `compile_classifier`) and build everything `fit` would build, by
+    evaluating it on (x, y); return its optimizer's starting state, for `restart_optimizer`.
+
+    A compiled model kept and fitted again must train exactly as a new one: its optimizer state
+    goes back to this start, and nothing is left for `fit` to build, since Keras would build it
+    from one drawn shuffle of the data, on a new model only, and a reused model would then see
+    other batches.
+    """
+    compile_classifier(model, learning_rate, multipliers)
+    model.optimizer.build(model.trainable_variables)
+    model.evaluate(x, y, batch_size=batch_size, verbose=0)  # builds the loss and metrics; draws no shuffle
+    return [np.array(v) for v in model.optimizer.variables]
+
+
+def restart_optimizer(model, start: list[np.ndarray]) -> None:
+    """Set a model's optimizer state back to `start` (from `compile_for_reuse`)."""
+    for variable, value in zip(model.optimizer.variables, start):
+        variable.assign(value)
+
+
 def batch_predict(model, x: np.ndarray, batch_size: int = 64, callbacks: list | None = None):
     """`model.predict(x)`, run in whole batches on the JAX backend; the outputs are the same.
 

@@ -48,7 +48,8 @@ from .features import FeatureCache, extract_features
 from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, frozen_prefix, get_preset, layer_names,
                        layers_after, plan, summarize, unit_layers)
 from .preprocessing import VGG16Preprocess, preprocess
-from .training import Result, batch_predict, check_learning_rate, compile_classifier, score, trainable_params
+from .training import (Result, batch_predict, check_learning_rate, compile_classifier, compile_for_reuse,
+                       restart_optimizer, score, trainable_params)
 
 
 def suffix_model(model, boundary: str):
@@ -285,22 +286,18 @@ class TransferModel:
         and multipliers: built with `build()` and compiled the first time, reused after that with
         its optimizer state set back to where it started.
 
-        A new model is fully built before `fit` (optimizer, loss and metrics, by evaluating it on
-        the validation set, which compiles the step that `fit` validates with anyway), so a new and
-        a reused model see the same batches: Keras would otherwise draw one shuffle of the data to
-        build them, on a new model only.
+        A new model is built on the validation set (`compile_for_reuse`), which compiles the
+        step that `fit` validates with anyway.
         """
         key = (path, self._compiled_trainable, self.learning_rate, tuple(sorted(self.multipliers().items())))
         if key in self._fit_models:
             model, optimizer_start = self._fit_models[key]
-            for variable, value in zip(model.optimizer.variables, optimizer_start):
-                variable.assign(value)
+            restart_optimizer(model, optimizer_start)
             return model
-        model = compile_classifier(build(), self.learning_rate, self.multipliers())
-        model.optimizer.build(model.trainable_variables)
-        model.evaluate(*val, batch_size=batch_size, verbose=0)  # builds the loss and metrics; draws no shuffle
+        model = build()
+        optimizer_start = compile_for_reuse(model, self.learning_rate, self.multipliers(), *val, batch_size=batch_size)
         if keep:
-            self._fit_models[key] = (model, [np.array(v) for v in model.optimizer.variables])
+            self._fit_models[key] = (model, optimizer_start)
         return model
 
     def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
