@@ -244,7 +244,6 @@ train, val, test = ((x[:n], y[:n]) for (x, y), n in zip((data.split(s) for s in 
 keras.utils.set_random_seed(0)
 base, _ = load_vgg16("offline", input_shape=(64, 64, 3), verbose=False)
 head = build_head((2, 2, 512), data.num_classes, name="head")
-start = None
 def model():  # a new TransferModel on the same layers, from the same weights: a fresh compile
     tm = TransferModel(base, head)
     tm.model.set_weights(start)
