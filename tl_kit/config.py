@@ -59,7 +59,7 @@ SETTINGS: dict[str, Setting] = {
                                              "within the seeds' interval: README, *Profiles*)",
                          "the profile's: `float32`"),
     "xla_cpu_fix": Setting("TL_KIT_XLA_CPU_FIX", "`1` turns XLA's algebraic simplifier off under JAX on the CPU: "
-                                                 "VGG16 at 32 px ~8× faster, but the JAX kernel crashed twice with "
+                                                 "VGG16 at 32 px ~8× faster, but the JAX kernel crashed three times with "
                                                  "it (see `tl_kit/xla_cpu.py`)",
                            "off: XLA as JAX ships it"),
     "shipped_data": Setting("TL_KIT_SHIPPED_DATA", "the folder of the data sets that ship with the kit",

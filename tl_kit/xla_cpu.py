@@ -10,10 +10,10 @@ At 64 px (block 5 at 4×4) it changed nothing either way.
 
 The flag goes into `XLA_FLAGS`, which XLA reads when JAX first compiles, so it must be set before
 a lesson runs any Keras code; `import tl_kit` is every lesson's first line. It is **opt-in**
-(`TL_KIT_XLA_CPU_FIX=1`): with it, the JAX kernel crashed twice in this session (a segfault in
-libjax_common.so, at the same instruction both times), once in lesson 03 and once in a loop of
-fits and predictions; that was not seen without it, though not enough runs were made without it
-to rule the crash out there. It is added only where it was measured: the Keras backend is JAX,
+(`TL_KIT_XLA_CPU_FIX=1`): with it, the JAX kernel crashed three times (a segfault in
+libjax_common.so, twice at the same instruction), twice in lesson 03 and once in a loop of fits
+and predictions; that was not seen without it, though not enough runs were made without it to
+rule the crash out there. It is added only where it was measured: the Keras backend is JAX,
 JAX runs on the CPU (no GPU or TPU plugin for JAX is installed, or `JAX_PLATFORMS=cpu`), and
 `XLA_FLAGS` does not already choose passes to disable. `make bench` measures lesson 02 and VGG16
 with and without it.
