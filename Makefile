@@ -1,7 +1,8 @@
 # tl-kit: two commands on a fresh machine.
 #   make lab    create .venv, install the kit, register the "tl-kit" kernel, open JupyterLab on notebooks/
 #   make test   the same environment; unit tests + every lesson under nbval in the fast profile, once per
-#               backend (teacher's copy on TensorFlow, student's copy on JAX) + every lesson in JupyterLab in Chromium
+#               backend (teacher's copy on TensorFlow, student's copy on JAX) + every lesson in JupyterLab in
+#               Chromium (the last two side by side)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -30,7 +31,13 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: test-unit test-notebooks test-notebooks-jax test-browser
+# The last two parts run side by side: each spends much of its time on one core (starting kernels,
+# compiling, waiting on the browser), and both read the VGG16 features test-notebooks has just
+# cached. Each part's output is printed whole when that part ends (GNU make 4; macOS's make 3.81
+# interleaves the two).
+SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
+test: test-unit test-notebooks
+	$(MAKE) --no-print-directory $(SYNC) -j2 test-notebooks-jax test-browser
 
 test-unit: $(STAMP) hub-proxy
 	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py

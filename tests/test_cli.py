@@ -31,7 +31,7 @@ def test_info_measures_speed_and_estimates_each_lesson(capsys, monkeypatch):
     monkeypatch.setenv("TL_KIT_PROFILE", "fast")
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
-    assert "images/s at 32 px" in out
+    assert f"images/s at {PROFILES['fast'].image_size} px" in out
     for lesson in ("00_start_here", "01_conv_pool_softmax", "02_feature_extraction", "03_fine_tuning",
                    "04_your_own_images", "05_look_inside"):
         assert lesson in out

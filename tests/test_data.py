@@ -50,7 +50,7 @@ def test_shipped_set_has_every_class_balanced_and_is_documented():
 
 def test_fast_profile_loads_real_images_with_the_profile_counts():
     ds = load_dataset("fashion_mnist", profile=FAST)
-    assert ds.x_train.shape == (10 * FAST.train_per_class, 32, 32, 3) and ds.x_train.dtype == np.uint8
+    assert ds.x_train.shape == (10 * FAST.train_per_class, FAST.image_size, FAST.image_size, 3) and ds.x_train.dtype == np.uint8
     for split, n in (("train", FAST.train_per_class), ("val", FAST.val_per_class), ("test", FAST.test_per_class)):
         assert ds.counts()[split].tolist() == [n] * 10
     assert ds.x_train.std() > 20  # real pictures, not a constant stand-in

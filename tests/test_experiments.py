@@ -86,7 +86,7 @@ def test_strategy_table_sentences_budget_and_json():
 
 @pytest.fixture(scope="module")
 def emoji():
-    return load_dataset("emoji", profile=PROFILES["fast"])
+    return load_dataset("emoji", profile=PROFILES["fast"], image_size=32)
 
 
 def test_run_comparison_pairs_the_label_draws_and_chooses_blocks_on_validation(emoji, monkeypatch):

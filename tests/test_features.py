@@ -13,7 +13,7 @@ from tl_kit.weights import load_vgg16
 
 @pytest.fixture(scope="module")
 def images():
-    return load_dataset(profile=PROFILES["fast"]).x_train[:12]
+    return load_dataset(profile=PROFILES["fast"], image_size=32).x_train[:12]
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,7 @@ def test_frozen_layers_do_not_move_at_all_in_a_real_fine_tuning_step_and_unfroze
     from tl_kit.profiles import PROFILES
 
     tm, _ = vgg_classifier
-    data = load_dataset("emoji", profile=PROFILES["fast"])
+    data = load_dataset("emoji", profile=PROFILES["fast"], image_size=32)
     tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
     before = layer_weights(tm.model)
     tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, use_cache=False)

@@ -51,7 +51,7 @@ def test_a_transfer_model_with_a_faster_head_keeps_it_through_save_and_load(tmp_
     from tl_kit.data import load_dataset
     from tl_kit.profiles import PROFILES
 
-    data = load_dataset(profile=PROFILES["fast"])
+    data = load_dataset(profile=PROFILES["fast"], image_size=32)
     base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
     tm = TransferModel(base, build_head((1, 1, 512), 10, name="head"))
     tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5, head_multiplier=10)

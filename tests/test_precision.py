@@ -59,7 +59,7 @@ def test_lesson_00_says_whether_this_cpu_does_bfloat16():
 def test_bfloat16_features_are_cached_apart_from_float32_ones_and_a_fine_tune_trains(policy, tmp_path):
     from tl_kit.data import load_dataset
 
-    data = load_dataset(profile=PROFILES["fast"])
+    data = load_dataset(profile=PROFILES["fast"], image_size=32)
     images, labels = data.x_train[:40], data.y_train[:40]
     cache = FeatureCache(tmp_path)
     base32, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)

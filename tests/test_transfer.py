@@ -28,7 +28,7 @@ BLOCK4 = {"block4_conv1", "block4_conv2", "block4_conv3"}
 
 @pytest.fixture(scope="module")
 def data():
-    return load_dataset(profile=PROFILES["fast"])
+    return load_dataset(profile=PROFILES["fast"], image_size=32)  # VGG16's smallest input: the cheapest fits
 
 
 def make_model(seed: int = 0, classes: int = 10) -> TransferModel:
@@ -236,14 +236,12 @@ from tl_kit import FINE_TUNE_BLOCK5, TRAIN_ALL, TransferModel, build_head, load_
 from tl_kit.data import load_dataset
 from tl_kit.features import FeatureCache
 from tl_kit.profiles import PROFILES
-from dataclasses import replace
-# 64 px: at 32 px block 5's maps (2×2) are smaller than its kernels, a case XLA's CPU compiler
-# runs slowly (see tl_kit.xla_cpu), and this test took longer on JAX
-data = load_dataset("emoji", profile=replace(PROFILES["fast"], image_size=64))
+# The fast profile's 48 px (block 5 on 3×3 maps; see tl_kit.profiles), few images: every fit is cheap.
+data = load_dataset("emoji", profile=PROFILES["fast"])
 train, val, test = ((x[:n], y[:n]) for (x, y), n in zip((data.split(s) for s in ("train", "val", "test")), (48, 16, 16)))
 keras.utils.set_random_seed(0)
-base, _ = load_vgg16("offline", input_shape=(64, 64, 3), verbose=False)
-head = build_head((2, 2, 512), data.num_classes, name="head")
+base, _ = load_vgg16("offline", input_shape=PROFILES["fast"].input_shape, verbose=False)
+head = build_head(base.output_shape[1:], data.num_classes, name="head")
 def model():  # a new TransferModel on the same layers, from the same weights: a fresh compile
     tm = TransferModel(base, head)
     tm.model.set_weights(start)
@@ -319,7 +317,7 @@ from tl_kit.profiles import PROFILES
 from tl_kit.runs import read_report
 folder = sys.argv[1]
 report = read_report(folder)
-data = load_dataset(report["data"], profile=PROFILES[report["profile"]])
+data = load_dataset(report["data"], profile=PROFILES[report["profile"]], image_size=report["image_size"])
 print(json.dumps(TransferModel.load(folder + "/best.keras").score(data.x_test, data.y_test, cache=None)))
 """
 
@@ -334,7 +332,7 @@ def test_checkpoint_round_trip_in_a_fresh_process_gives_the_same_test_accuracy(d
     tm.fit(data.split("train"), data.split("val"), epochs=2, batch_size=32, callbacks=[checkpoint], cache=None)
     assert checkpoint.saved_epochs and (folder / "best.keras").exists()
     expected = TransferModel.load(folder / "best.keras").score(*data.split("test"), cache=None)
-    write_report(folder, data=str(data.root), profile="fast", test_accuracy=expected)
+    write_report(folder, data=str(data.root), profile="fast", image_size=data.x_test.shape[1], test_accuracy=expected)
     assert latest_run() == folder and read_report(folder)["test_accuracy"] == expected
     out = subprocess.run([sys.executable, "-c", ROUND_TRIP, str(folder)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -12,4 +12,5 @@ def pytest_runtest_logreport(report) -> None:
     path = os.environ.get("TL_KIT_TEST_TIMES")
     if path:
         with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"nodeid": report.nodeid, "when": report.when, "seconds": report.duration}) + "\n")
+            out.write(json.dumps({"nodeid": report.nodeid, "when": report.when, "seconds": report.duration,
+                                  "backend": os.environ.get("KERAS_BACKEND")}) + "\n")

@@ -32,7 +32,7 @@ SETTINGS: dict[str, Setting] = {
                        "`gpu` when the Keras backend sees a GPU, else `cpu`"),
     "image_size": Setting("TL_KIT_IMAGE_SIZE", "the image size in pixels, instead of the profile's own (32 to 512; "
                                                "e.g. `96` for the emoji's native size on a faster laptop)",
-                          "the profile's: `fast` 32, `cpu` 64, `gpu` 224"),
+                          "the profile's: `fast` 48, `cpu` 64, `gpu` 224"),
     "data": Setting("TL_KIT_DATA", "the lessons' data: a shipped set (`fashion_mnist`, `emoji`), an online one "
                                    "(`tf_flowers`, `cats_vs_dogs`) or a folder of class subfolders",
                     "`fashion_mnist`, where a lesson leaves `DATA = None`"),
@@ -59,7 +59,8 @@ SETTINGS: dict[str, Setting] = {
                                              "within the seeds' interval: README, *Profiles*)",
                          "the profile's: `float32`"),
     "xla_cpu_fix": Setting("TL_KIT_XLA_CPU_FIX", "`1` turns XLA's algebraic simplifier off under JAX on the CPU: "
-                                                 "VGG16 at 32 px ~8× faster, but the JAX kernel crashed three times with "
+                                                 "VGG16 at 32–47 px ~8× faster (no profile needs it: from 48 px on "
+                                                 "XLA takes its fast path), but the JAX kernel crashed three times with "
                                                  "it (see `tl_kit/xla_cpu.py`)",
                            "off: XLA as JAX ships it"),
     "shipped_data": Setting("TL_KIT_SHIPPED_DATA", "the folder of the data sets that ship with the kit",

@@ -1,12 +1,13 @@
 """A work-around for one slow path of XLA on the CPU, applied when `import tl_kit` runs.
 
 XLA's algebraic simplifier swaps the two operands of a convolution whose image is smaller than
-its kernel: VGG16's block 5 at the fast profile's 32 px sees 2×2 feature maps under 3×3 kernels.
-The swapped convolution lands on a slow CPU code path: on a 2-core machine (jaxlib 0.10) one such
-layer took 530 ms for 64 images instead of 7 ms, and VGG16's forward pass ran at 34 images/s
-instead of 215 (TensorFlow: 317). Leaving that pass out (`--xla_disable_hlo_passes=algsimp`)
+its kernel: VGG16's block 5 at 32 to 47 px sees 2×2 feature maps under 3×3 kernels. The swapped
+convolution lands on a slow CPU code path: on a 2-core machine (jaxlib 0.10.2) block 5's three
+convolutions took 1.6 s for 64 images instead of 29 ms, and VGG16's forward pass ran at 36
+images/s instead of 277 (TensorFlow: 320). Leaving that pass out (`--xla_disable_hlo_passes=algsimp`)
 removes the slow path; it changes no result, only how XLA rewrites the program before compiling.
-At 64 px (block 5 at 4×4) it changed nothing either way.
+From 48 px on (block 5 on 3×3 maps or larger) XLA does not swap, so no profile needs the flag:
+the fast profile uses 48 px for this reason. It is for `TL_KIT_IMAGE_SIZE` below 48 under JAX.
 
 The flag goes into `XLA_FLAGS`, which XLA reads when JAX first compiles, so it must be set before
 a lesson runs any Keras code; `import tl_kit` is every lesson's first line. It is **opt-in**
