@@ -31,13 +31,27 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-# The last two parts run side by side: each spends much of its time on one core (starting kernels,
-# compiling, waiting on the browser), and both read the VGG16 features test-notebooks has just
-# cached. Each part's output is printed whole when that part ends (GNU make 4; macOS's make 3.81
-# interleaves the two).
+# Two lanes side by side, each part on one thread: unit tests then nbval on TensorFlow, and nbval
+# on JAX then the browser test. Run one after another, the parts left a core idle much of the time
+# (starting kernels, compiling, waiting on the browser); run two at a time with their default
+# thread pools, they fought for the cores and gained little. One thread each fills both cores
+# (README, *For developers*, has the times). Each part's output is printed whole when that part
+# ends (GNU make 4; macOS's make 3.81 interleaves the lanes).
 SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
-test: test-unit test-notebooks
-	$(MAKE) --no-print-directory $(SYNC) -j2 test-notebooks-jax test-browser
+ONE_THREAD := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
+              XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+test: $(STAMP) hub-proxy
+	$(ONE_THREAD) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-browser
+
+.PHONY: lane-unit lane-notebooks lane-jax lane-browser
+lane-unit:
+	$(MAKE) --no-print-directory test-unit
+lane-notebooks: | lane-unit
+	$(MAKE) --no-print-directory test-notebooks
+lane-jax:
+	$(MAKE) --no-print-directory test-notebooks-jax
+lane-browser: | lane-jax
+	$(MAKE) --no-print-directory test-browser
 
 test-unit: $(STAMP) hub-proxy
 	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
