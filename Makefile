@@ -31,8 +31,9 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-# Two lanes side by side, each part on one thread: unit tests then nbval on TensorFlow, and nbval
-# on JAX then the browser test. Run one after another, the parts left a core idle much of the time
+# Two lanes side by side, each part on one thread: the unit tests (but the hub's) then nbval on
+# TensorFlow, and nbval on JAX, the browser test, then the JupyterHub test (which moves the lanes
+# to about the same length). Run one after another, the parts left a core idle much of the time
 # (starting kernels, compiling, waiting on the browser); run two at a time with their default
 # thread pools, they fought for the cores and gained little. One thread each fills both cores
 # (README, *For developers*, has the times). Each part's output is printed whole when that part
@@ -40,19 +41,23 @@ lab: $(STAMP)
 SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 ONE_THREAD := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+HUB_TEST := tests/test_hub.py
 test: $(STAMP) hub-proxy
-	$(ONE_THREAD) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-browser
+	$(ONE_THREAD) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-hub
 
-.PHONY: lane-unit lane-notebooks lane-jax lane-browser
+.PHONY: lane-unit lane-notebooks lane-jax lane-browser lane-hub
 lane-unit:
-	$(MAKE) --no-print-directory test-unit
+	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py --ignore=$(HUB_TEST)
 lane-notebooks: | lane-unit
 	$(MAKE) --no-print-directory test-notebooks
 lane-jax:
 	$(MAKE) --no-print-directory test-notebooks-jax
 lane-browser: | lane-jax
 	$(MAKE) --no-print-directory test-browser
+lane-hub: | lane-browser
+	TL_KIT_PROFILE=fast $(PYTEST) -rs $(HUB_TEST)
 
+# All unit tests, the hub's included.
 test-unit: $(STAMP) hub-proxy
 	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
 
