@@ -2,7 +2,7 @@
 #   make lab    create .venv, install the kit, register the "tl-kit" kernel, open JupyterLab on notebooks/
 #   make test   the same environment; unit tests + every lesson under nbval in the fast profile, once per
 #               backend (teacher's copy on TensorFlow, student's copy on JAX) + every lesson in JupyterLab in
-#               Chromium (the last two side by side)
+#               Chromium, in two lanes side by side (see `test:` below)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -42,12 +42,13 @@ SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 ONE_THREAD := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 HUB_TEST := tests/test_hub.py
+UNIT_TESTS := TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
 test: $(STAMP) hub-proxy
 	$(ONE_THREAD) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-hub
 
 .PHONY: lane-unit lane-notebooks lane-jax lane-browser lane-hub
 lane-unit:
-	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py --ignore=$(HUB_TEST)
+	$(UNIT_TESTS) --ignore=$(HUB_TEST)
 lane-notebooks: | lane-unit
 	$(MAKE) --no-print-directory test-notebooks
 lane-jax:
@@ -59,7 +60,7 @@ lane-hub: | lane-browser
 
 # All unit tests, the hub's included.
 test-unit: $(STAMP) hub-proxy
-	TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
+	$(UNIT_TESTS)
 
 # Without npm the hub test skips, saying so.
 hub-proxy: $(HUB_PROXY)

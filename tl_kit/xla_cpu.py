@@ -16,8 +16,8 @@ libjax_common.so, twice at the same instruction), twice in lesson 03 and once in
 and predictions; that was not seen without it, though not enough runs were made without it to
 rule the crash out there. It is added only where it was measured: the Keras backend is JAX,
 JAX runs on the CPU (no GPU or TPU plugin for JAX is installed, or `JAX_PLATFORMS=cpu`), and
-`XLA_FLAGS` does not already choose passes to disable. `make bench` measures lesson 02 and VGG16
-with and without it.
+`XLA_FLAGS` does not already choose passes to disable. `make bench` measures VGG16 at 32 px with
+and without it.
 """
 
 from __future__ import annotations
