@@ -31,34 +31,40 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-# Two lanes side by side, each part on one thread: the unit tests (but the hub's) then nbval on
-# TensorFlow, and nbval on JAX, the browser test, then the JupyterHub test (which moves the lanes
-# to about the same length). Run one after another, the parts left a core idle much of the time
-# (starting kernels, compiling, waiting on the browser); run two at a time with their default
-# thread pools, they fought for the cores and gained little. One thread each fills both cores
-# (README, *For developers*, has the times). Each part's output is printed whole when that part
-# ends (GNU make 4; macOS's make 3.81 interleaves the lanes).
+# Two lanes side by side, each part on one thread: the unit tests (but those below) then nbval on
+# TensorFlow; and the unit tests of the kit's JAX settings, nbval on JAX, the browser test, then the
+# JupyterHub and grading tests (which move the lanes to about the same length). Run one after
+# another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
+# the browser); run two at a time with their default thread pools, they fought for the cores and
+# gained little, and three lanes of one thread each were slower still. One thread each, two at a
+# time, fills both cores (README, *For developers*, has the times). Every part shares one JAX
+# compilation cache in build/ (tl_kit/compile_cache.py), so a second `make test` compiles little.
+# Each part's output is printed whole when that part ends (GNU make 4; macOS's make 3.81
+# interleaves the lanes).
 SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 ONE_THREAD := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-HUB_TEST := tests/test_hub.py
+JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/build/jax-cache
+JAX_UNIT_TESTS := tests/test_compile_cache.py tests/test_xla_cpu.py
+CLASSROOM_TESTS := tests/test_hub.py tests/test_grading.py
 UNIT_TESTS := TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
 test: $(STAMP) hub-proxy
-	$(ONE_THREAD) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-hub
+	$(ONE_THREAD) $(JAX_CACHE) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-classroom
 
-.PHONY: lane-unit lane-notebooks lane-jax lane-browser lane-hub
+.PHONY: lane-unit lane-notebooks lane-jax lane-browser lane-classroom
 lane-unit:
-	$(UNIT_TESTS) --ignore=$(HUB_TEST)
+	$(UNIT_TESTS) $(addprefix --ignore=,$(JAX_UNIT_TESTS) $(CLASSROOM_TESTS))
 lane-notebooks: | lane-unit
 	$(MAKE) --no-print-directory test-notebooks
 lane-jax:
+	TL_KIT_PROFILE=fast $(PYTEST) $(JAX_UNIT_TESTS)
 	$(MAKE) --no-print-directory test-notebooks-jax
 lane-browser: | lane-jax
 	$(MAKE) --no-print-directory test-browser
-lane-hub: | lane-browser
-	TL_KIT_PROFILE=fast $(PYTEST) -rs $(HUB_TEST)
+lane-classroom: | lane-browser
+	TL_KIT_PROFILE=fast $(PYTEST) -rs $(CLASSROOM_TESTS)
 
-# All unit tests, the hub's included.
+# All unit tests, the hub's and the grading's included.
 test-unit: $(STAMP) hub-proxy
 	$(UNIT_TESTS)
 

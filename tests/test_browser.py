@@ -171,4 +171,4 @@ def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
         raise
     finally:
         page.close()
-        shut_down_kernels(base, token)  # five idle TensorFlow kernels would crowd a 2-core machine
+        shut_down_kernels(base, token)  # five idle kernels, each holding a backend and VGG16, would crowd a 2-core machine

@@ -51,7 +51,8 @@ def test_one_seed_never_makes_a_claim():
 
 def test_seeds_that_all_agree_are_one_measurement_not_a_clear_difference():
     interval = paired_interval([0.8, 0.8, 0.8], [0.7, 0.7, 0.7])  # e.g. every seed drew all the images
-    assert not interval.varied and not interval.clear and "nothing varied" in str(interval)
+    assert not interval.varied and not interval.clear and "the same in all 3 seeds: nothing varied" in str(interval)
+    assert "the same in both seeds" in str(paired_interval([0.8, 0.8], [0.7, 0.7]))
     assert "the same in every seed" in difference_sentence("A", [0.8] * 3, "B", [0.7] * 3)
 
 

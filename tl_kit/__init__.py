@@ -26,6 +26,11 @@ from . import xla_cpu as _xla_cpu  # noqa: E402
 
 _xla_cpu.apply()
 
+# Before JAX compiles anything: keep compiled programs on disk, so a lesson run again skips them (tl_kit/compile_cache.py).
+from . import compile_cache as _compile_cache  # noqa: E402
+
+_compile_cache.apply()
+
 __version__ = "0.1.0"
 
 #: module → the public names the lessons use from it.

@@ -56,7 +56,7 @@ def start(seed: int = 0, quiet: bool = False) -> Profile:
 
     >>> profile = start()   # doctest: +SKIP
     tl-kit · Python 3.11.7 · Keras 3.15.1 on tensorflow 2.21.0 · CPU (2 cores)
-    profile fast (chosen by TL_KIT_PROFILE=fast): 48×48 px, per class 20 train / 5 val / 20 test
+    profile fast (chosen by TL_KIT_PROFILE=fast): 48×48 px, per class 10 train / 5 val / 10 test
     """
     import keras
 

@@ -64,9 +64,9 @@ PROFILES: dict[str, Profile] = {
         # 48, not VGG16's minimum of 32: at 32 px block 5 sees 2×2 maps, smaller than its 3×3 kernels,
         # and XLA on the CPU (the JAX backend) swaps such a convolution's operands onto a path about
         # 50× slower (tl_kit/xla_cpu.py); at 48 px block 5 sees 3×3 maps and both backends run fast.
-        image_size=48, train_per_class=20, val_per_class=5, test_per_class=20,
+        image_size=48, train_per_class=10, val_per_class=5, test_per_class=10,
         batch_size=32, head_epochs=5, fine_tune_epochs=3,
-        label_counts=(2, 5, 10), seeds=3, patience=1, scratch_patience=3,
+        label_counts=(2, 5, 10), seeds=2, patience=1, scratch_patience=3,
     ),
     "cpu": Profile(
         name="cpu",

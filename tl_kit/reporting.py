@@ -58,7 +58,8 @@ class Interval:
         if self.n < 2:
             return f"{self.mean:+.1f} points (one seed: no interval)"
         if not self.varied:
-            return f"{self.mean:+.1f} points (the same in all {self.n} seeds: nothing varied between them)"
+            seeds = "both seeds" if self.n == 2 else f"all {self.n} seeds"
+            return f"{self.mean:+.1f} points (the same in {seeds}: nothing varied between them)"
         return f"{self.mean:+.1f} points (95% interval {self.low:+.1f} to {self.high:+.1f}, {self.n} paired seeds)"
 
 
