@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tl_kit import compile_cache
 
 # A small Keras model trained for a step and asked for predictions: the compiles a lesson makes.
