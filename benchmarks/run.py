@@ -255,7 +255,7 @@ def time_make_test() -> dict:
     """Two warm `make test` runs (the environment installed, the caches filled), as the README
     runs it: the whole, and the core (the same command with pytest's -k leaving out the newer
     parts, WITHOUT_NEWER). Each part's seconds in the whole are the sum of its tests' seconds,
-    which pytest reports through tests/timing.py; three parts run side by side, so the parts add up
+    which pytest reports through tests/timing.py; two lanes run side by side, so the parts add up
     to more than the whole."""
     print("make test (warm) …", flush=True)
     whole, output, rows = run_make_test("make-test.log")
@@ -521,7 +521,7 @@ def render(res: dict) -> str:
         rows.append(f"| make test, warm ({'passed' if res['make_test_passed'] else 'FAILED'}) | "
                     f"{res['make_test_warm_seconds'] / 60:.1f} min | ≤ 15 min |")
         for target, seconds in res.get("make_test_parts_seconds", {}).items():
-            rows.append(f"| make {target}: its tests' seconds, three parts running at a time | {seconds / 60:.1f} min | |")
+            rows.append(f"| make {target}: its tests' seconds, two lanes side by side | {seconds / 60:.1f} min | |")
         if "make_test_core_warm_seconds" in res:
             rows.append(f"| make test without the hub and grading tests and lesson 05 (the core, run alone; "
                         f"{'passed' if res.get('make_test_core_passed') else 'FAILED'}) | "
