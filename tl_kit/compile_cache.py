@@ -5,8 +5,9 @@ and in a short lesson compiling is much of the time. JAX can keep the compiled p
 keyed by the program itself, the JAX version, the device and XLA's flags, and give them back to
 a later process that compiles the same program: a lesson run again (after a kernel restart, or
 the next day) skips what it compiled before, and computes the same numbers. Measured on the
-2-core machine (fast profile, one thread each, two runs side by side): lessons 02 and 03 under
-nbval on JAX took 232 s with no cache and 168 s with a filled one.
+2-core machine (the fast profile as it was then, with 3 seeds; one thread each, two runs side
+by side): lessons 02 and 03 under nbval on JAX took 232 s with no cache and
+168 s with a filled one.
 
 The kit turns it on only where nobody chose otherwise:
 
