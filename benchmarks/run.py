@@ -210,6 +210,9 @@ WITHOUT_NEWER = "not test_hub and not test_grading and not 05_look_inside"
 
 
 ORDER = ("test-unit", "test-notebooks", "test-notebooks-jax", "test-browser")
+#: How many times `make test` runs pytest (the Makefile's lanes: unit tests, nbval on TensorFlow;
+#: JAX unit tests, nbval on JAX, browser, hub and grading): one summary line each.
+PYTEST_RUNS = 6
 
 
 def test_part(row: dict) -> str:
@@ -238,10 +241,11 @@ def run_make_test(log_name: str, keyword: str | None = None) -> tuple[float, str
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
         seconds = time.perf_counter() - start
         rows = [json.loads(line) for line in times.read_text().splitlines()] if times.exists() else []
+    output = done.stdout + done.stderr
     log = ROOT / "build" / log_name  # the whole output, to read when a part failed
     log.parent.mkdir(exist_ok=True)
-    log.write_text(done.stdout + done.stderr)
-    return seconds, done.stdout + done.stderr, rows
+    log.write_text(output)
+    return seconds, output, rows
 
 
 def every_part_passed(output: str, parts: int) -> bool:
@@ -259,12 +263,12 @@ def time_make_test() -> dict:
     to more than the whole."""
     print("make test (warm) …", flush=True)
     whole, output, rows = run_make_test("make-test.log")
-    passed = every_part_passed(output, parts=6)
+    passed = every_part_passed(output, PYTEST_RUNS)
     if not passed:
         print(output[-3000:], file=sys.stderr)
     print("make test, the core only (warm) …", flush=True)
     core, core_output, _ = run_make_test("make-test-core.log", WITHOUT_NEWER)
-    core_passed = every_part_passed(core_output, parts=6)
+    core_passed = every_part_passed(core_output, PYTEST_RUNS)
     if not core_passed:
         print(core_output[-3000:], file=sys.stderr)
     parts = {part: sum(row["seconds"] for row in rows if test_part(row) == part) for part in ORDER}

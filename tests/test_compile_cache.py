@@ -43,13 +43,15 @@ def train(order: str = "kit-first", **env: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_on_for_jax_in_the_kits_cache_folder_unless_jax_is_told_otherwise():
-    env = {"KERAS_BACKEND": "jax", "TL_KIT_CACHE": "/srv/cache"}
+def test_on_for_jax_in_the_kits_cache_folder_unless_jax_is_told_otherwise(monkeypatch):
+    monkeypatch.setenv("TL_KIT_CACHE", "/srv/cache")
+    env = {"KERAS_BACKEND": "jax"}
     assert compile_cache.apply(env) == Path("/srv/cache/jax") == Path(env["JAX_COMPILATION_CACHE_DIR"])
     assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"  # small programs too: most of a fast lesson's
     assert compile_cache.apply(env) == Path("/srv/cache/jax")  # twice: the same
-    assert compile_cache.folder({}) == Path.home() / ".cache" / "tl-kit" / "jax"
-    mine = {"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": "/mine", "TL_KIT_CACHE": "/srv/cache"}
+    monkeypatch.delenv("TL_KIT_CACHE")
+    assert compile_cache.folder() == Path.home() / ".cache" / "tl-kit" / "jax"
+    mine = {"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": "/mine"}
     assert compile_cache.apply(mine) == Path("/mine") and mine["JAX_COMPILATION_CACHE_DIR"] == "/mine"
     assert "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in mine  # JAX's own settings left as chosen
     slow = {"KERAS_BACKEND": "jax", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "2"}

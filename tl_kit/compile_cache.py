@@ -34,7 +34,7 @@ import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from .config import SETTINGS
+from . import config
 from .xla_cpu import keras_backend
 
 DIR_ENV = "JAX_COMPILATION_CACHE_DIR"
@@ -42,23 +42,17 @@ OFF_ENV = "JAX_ENABLE_COMPILATION_CACHE"
 MIN_TIME_ENV = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
 
 
-def folder(environ: MutableMapping[str, str] = os.environ) -> Path:
-    """The kit's folder for compiled programs: `jax/` in `TL_KIT_CACHE`, else in ~/.cache/tl-kit.
-
-    >>> folder({"TL_KIT_CACHE": "/srv/cache"})
-    PosixPath('/srv/cache/jax')
-    """
-    cache = environ.get(SETTINGS["cache"].env, "").strip()
-    return (Path(cache).expanduser() if cache else Path.home() / ".cache" / "tl-kit") / "jax"
+def folder() -> Path:
+    """The kit's folder for compiled programs: `jax/` in the kit's cache folder (`config.cache_dir()`)."""
+    return config.cache_dir() / "jax"
 
 
 def apply(environ: MutableMapping[str, str] = os.environ) -> Path | None:
     """Point JAX's persistent compilation cache at `folder()` where the module's docstring says;
     return the folder JAX will use, or None where no cache is on. Safe to call twice.
 
-    >>> env = {"KERAS_BACKEND": "jax", "TL_KIT_CACHE": "/srv/cache"}
-    >>> apply(env), env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]
-    (PosixPath('/srv/cache/jax'), '0')
+    >>> apply({"KERAS_BACKEND": "jax"}) == folder()
+    True
     >>> apply({"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": "/mine"})
     PosixPath('/mine')
     >>> apply({"KERAS_BACKEND": "jax", "JAX_ENABLE_COMPILATION_CACHE": "false"}) is None
@@ -73,7 +67,7 @@ def apply(environ: MutableMapping[str, str] = os.environ) -> Path | None:
     chosen = environ.get(DIR_ENV, "").strip()
     if chosen:
         return Path(chosen)
-    environ[DIR_ENV] = str(folder(environ))
+    environ[DIR_ENV] = str(folder())
     environ.setdefault(MIN_TIME_ENV, "0")
     if environ is os.environ and "jax" in sys.modules:  # JAX read its settings already: tell it
         import jax
