@@ -39,6 +39,11 @@ def _isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("TL_KIT_SHARED_DIR", raising=False)
 
 
+#: Both Keras backends, for tests that run a script on each; the JAX runs are marked `jax`, so that
+#: `make test` runs them in its JAX lane (with nbval on JAX) and the TensorFlow ones in the other.
+BACKENDS = ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)]
+
+
 def run_on_backend(script: str, backend: str, timeout: int = 600) -> dict:
     """Run a Python script in a fresh process with KERAS_BACKEND=`backend` (a backend is chosen
     once per process); return the JSON object its last output line prints."""

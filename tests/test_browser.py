@@ -82,10 +82,11 @@ def browser():
         chromium.close()
 
 
-def saved_outputs(base: str, token: str, name: str) -> list[dict]:
+def saved_code_cells(base: str, token: str, name: str) -> list[dict]:
+    """The code cells of the notebook as saved on the server (what the student's file now holds)."""
     with urllib.request.urlopen(f"{base}/api/contents/{name}?token={token}&content=1", timeout=30) as r:
         nb = json.loads(r.read())["content"]
-    return [o for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+    return [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
 
 
 def shut_down_kernels(base: str, token: str) -> None:
@@ -106,14 +107,17 @@ def wait_for_kernel(page, timeout_ms: int = 180_000) -> None:
 def run_all_and_wait(page, timeout_s: float = 900) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    page.wait_for_timeout(1500)
+    # Run All marks the first code cell queued ("[*]") at once, and it keeps a number when it ran:
+    # wait for that, so that the loop below cannot see the page as idle before anything ran.
+    page.locator(".jp-CodeCell .jp-InputPrompt").first.filter(has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(
+        timeout=30_000)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
         idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count()
         if busy == 0 and idle:
             return
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(250)
     pytest.fail(f"the notebook was still running after {timeout_s:.0f} s")
 
 
@@ -163,8 +167,11 @@ def test_lesson_runs_and_its_widgets_render_in_jupyterlab(lab, browser, name):
             summary.evaluate("e => e.scrollIntoView({block: 'center'})")
         page.screenshot(path=str(shots / f"{Path(name).stem}.png"))
         page.keyboard.press("Control+s")
-        page.wait_for_timeout(2000)
-        errors = [o for o in saved_outputs(base, token, name) if o.get("output_type") == "error"]
+        # The tab loses its dirty mark when the contents API has written the file.
+        page.locator(".lm-TabBar-tab.jp-mod-dirty").first.wait_for(state="detached", timeout=60_000)
+        cells = saved_code_cells(base, token, name)
+        assert all(c.get("execution_count") for c in cells), f"{name}: the saved copy has cells that never ran"
+        errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, f"{name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
     except BaseException:
         page.screenshot(path=str(shots / f"FAILED-{Path(name).stem}.png"), full_page=True)

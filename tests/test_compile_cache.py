@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tl_kit import compile_cache
+
+pytestmark = pytest.mark.jax  # the JAX backend's settings: make test runs them in its JAX lane
 
 # A small Keras model trained for a step and asked for predictions: the compiles a lesson makes.
 TRAIN = """

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tl_kit import load_dataset, load_vgg16
-from tests.conftest import run_on_backend
+from tests.conftest import BACKENDS, run_on_backend
 from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, StrategyTable, contrast_gains,
                                 run_comparison, train_small_cnn)
 from tl_kit.errors import OptionError
@@ -130,7 +130,7 @@ print(json.dumps({"backend": keras.backend.backend(), "fresh": runs[False], "reu
 """
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_reused_compiled_cnn_trains_exactly_as_a_new_one(backend):
     result = run_on_backend(REUSE, backend)
     for fresh, reused in zip(result["fresh"], result["reused"]):

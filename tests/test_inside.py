@@ -4,7 +4,7 @@ the weight-change chart exactly zero for frozen layers after a real fine-tuning 
 import numpy as np
 import pytest
 
-from tests.conftest import run_on_backend
+from tests.conftest import BACKENDS, run_on_backend
 
 from tl_kit.errors import LayerError, ShapeError
 from tl_kit.inside import channel_weights, gradcam, layer_weights, split_at, top_images, weight_change
@@ -38,7 +38,7 @@ print(json.dumps({"backend": keras.backend.backend(), "peak": [int(p) for p in p
 """
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_gradcam_peaks_where_the_evidence_is_a_bright_square_in_the_top_left_corner(backend):
     result = run_on_backend(SQUARE, backend)
     assert result["accuracy"] > 0.95 and result["p"] > 0.9

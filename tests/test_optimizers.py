@@ -4,7 +4,7 @@ on both backends, and the choice survives save and load."""
 import numpy as np
 import pytest
 
-from tests.conftest import run_on_backend
+from tests.conftest import BACKENDS, run_on_backend
 
 from tl_kit.errors import TrainingError
 from tl_kit.optimizers import LayerwiseAdam
@@ -30,7 +30,7 @@ print(json.dumps({"backend": keras.backend.backend(), "moved": moved}))
 """
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_the_head_moves_ten_times_as_far_as_the_base_in_adams_first_step(backend):
     result = run_on_backend(ONE_STEP, backend)
     base_kernel, base_bias, head_kernel, head_bias = result["moved"]

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from tests.conftest import run_on_backend
+from tests.conftest import BACKENDS, run_on_backend
 from tl_kit.callbacks import LiveCurves
-from tl_kit.errors import TrainingError
+from tl_kit.errors import ShapeError, TrainingError
 from tl_kit.models import build_head, feature_statistics, linear_classifier, small_cnn
-from tl_kit.training import (Result, ResultsTable, compile_classifier, fit_and_score, repeat_for_steps,
-                             trainable_params, typical_epoch_seconds)
+from tl_kit.training import (Result, ResultsTable, batch_predict, compile_classifier, fit_and_score,
+                             repeat_for_steps, trainable_params, typical_epoch_seconds)
 
 
 def blobs(n=60, dim=8, classes=3, seed=0):
@@ -144,11 +144,22 @@ two = keras.Model(inputs, [model.output, hidden])
 first, second = batch_predict(two, x, batch_size=32)
 print(json.dumps({"backend": keras.backend.backend(), "shape": list(whole.shape),
                   "same": bool(np.allclose(whole, plain, atol=1e-6)), "outputs": [len(first), len(second)],
-                  "small": list(batch_predict(model, x[:5], batch_size=32).shape)}))
+                  "small": list(batch_predict(model, x[:5], batch_size=32).shape),
+                  "stepwise": bool(np.allclose(batch_predict(model, x, batch_size=32, callbacks=[keras.callbacks.Callback()]),
+                                               plain, atol=1e-6))}))
 """
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_batch_predict_gives_predicts_outputs_on_every_backend(backend):
     result = run_on_backend(PADDED, backend)
     assert result["shape"] == [70, 3] and result["same"] and result["outputs"] == [70, 70] and result["small"] == [5, 3]
+    assert result["stepwise"]  # with callbacks (a progress bar), through `predict`: the same outputs
+
+
+def test_batch_predict_refuses_an_empty_input_with_advice():
+    import keras
+
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
+    with pytest.raises(ShapeError, match="nothing to predict"):
+        batch_predict(model, np.zeros((0, 6), "float32"))

@@ -20,7 +20,7 @@ from tl_kit.training import Result, score
 from tl_kit.transfer import suffix_model
 from tl_kit.widgets import FreezeWidget
 
-from tests.conftest import run_on_backend
+from tests.conftest import BACKENDS, run_on_backend
 
 BLOCK5 = {"block5_conv1", "block5_conv2", "block5_conv3"}
 BLOCK4 = {"block4_conv1", "block4_conv2", "block4_conv3"}
@@ -268,7 +268,7 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_reused_compiled_model_trains_exactly_as_a_new_one(backend):
     result = run_on_backend(REUSE, backend)
     for path, mode in (("prefix", "cached prefix"), ("full", "full forward pass")):

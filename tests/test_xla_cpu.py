@@ -12,6 +12,8 @@ import pytest
 
 from tl_kit import xla_cpu
 
+pytestmark = pytest.mark.jax  # the JAX backend's settings: make test runs them in its JAX lane
+
 # A convolution whose 2×2 image is smaller than its 3×3 kernel: the case XLA's simplifier rewrites.
 CONV = """
 import json, os, numpy as np
