@@ -32,7 +32,8 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Two lanes side by side, each part on one thread: the unit tests (but those below) then nbval on
-# TensorFlow; and the unit tests that run on JAX (marked `jax`), nbval on JAX, the browser test,
+# TensorFlow; and the unit tests that run on JAX (marked `jax`, in a pytest on JAX, so that their
+# scripts run in it: tests/conftest.py's run_on_backend), nbval on JAX, the browser test,
 # then the JupyterHub and grading tests (which move the lanes to about the same length). Run one after
 # another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
 # the browser); run two at a time with their default thread pools, they fought for the cores and
@@ -59,7 +60,7 @@ lane-unit:
 lane-notebooks: | lane-unit
 	$(MAKE) --no-print-directory test-notebooks
 lane-jax:
-	$(LANE_UNIT_TESTS) -m jax
+	KERAS_BACKEND=jax $(LANE_UNIT_TESTS) -m jax
 	$(MAKE) --no-print-directory test-notebooks-jax
 lane-browser: | lane-jax
 	$(MAKE) --no-print-directory test-browser

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -45,17 +47,29 @@ BACKENDS = ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)]
 
 
 def run_on_backend(script: str, backend: str, timeout: int = 600) -> dict:
-    """Run a Python script in a fresh process with KERAS_BACKEND=`backend` (a backend is chosen
-    once per process); return the JSON object its last output line prints."""
-    import json
-    import os
-    import subprocess
-    import sys
+    """Run a Python script with Keras on `backend`; return the JSON object its last output line prints.
 
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, env=env)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    A backend is chosen once per process. Where this process already runs `backend` (`make test`
+    runs the tests marked `jax` in a pytest on JAX, the others in one on TensorFlow), the script
+    runs here, in a namespace of its own: starting Python and importing the backend again costs
+    about 5 s a script. Elsewhere it runs in a fresh process with KERAS_BACKEND=`backend`.
+    """
+    import json
+    import subprocess
+
+    import keras
+
+    if keras.backend.backend() == backend:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(script, f"<script on {backend}>", "exec"), {"__name__": "__main__"})
+        stdout = printed.getvalue()
+    else:
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        stdout = out.stdout
+    result = json.loads(stdout.strip().splitlines()[-1])
     assert result["backend"] == backend, result
     return result
 

@@ -1,6 +1,8 @@
 """The set-up promises of the README: two commands, one list of dependencies, CI runs the tests."""
 
 import re
+import shlex
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -56,6 +58,22 @@ def test_readme_commands_are_make_targets_and_ci_runs_the_test_one():
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
+
+
+def test_make_test_gives_its_parts_one_thread_each_and_one_jax_cache_that_keeps_every_program():
+    """What `make test` would run (make -n): the settings it hands both lanes, and how the unit tests split."""
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "test"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    lanes = next(line for line in dry.stdout.splitlines() if "lane-notebooks lane-classroom" in line)
+    words = shlex.split(lanes)
+    settings = dict(w.split("=", 1) for w in words[:words.index("make")])
+    assert settings["JAX_COMPILATION_CACHE_DIR"] == str(ROOT / "build" / "jax-cache")
+    # With the folder set by hand, JAX keeps only programs that took ≥ 1 s to compile (most of a
+    # fast lesson's take less) unless told otherwise.
+    assert settings["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    assert settings["OMP_NUM_THREADS"] == settings["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert '-m "not jax"' in dry.stdout and re.search(r"-m jax$", dry.stdout, re.M)  # the JAX runs in the JAX lane
 
 
 def test_notebooks_are_committed_clean_unless_checked_on_purpose():

@@ -12,7 +12,9 @@ by side): lessons 02 and 03 under nbval on JAX took 232 s with no cache and
 The kit turns it on only where nobody chose otherwise:
 
 - the Keras backend is JAX (TensorFlow has no such cache);
-- `JAX_COMPILATION_CACHE_DIR` is not set (a folder set there is JAX's own setting, and wins);
+- `JAX_COMPILATION_CACHE_DIR` is not set (a folder set there is JAX's own setting, and wins; JAX
+  then keeps only programs that took a second or more to compile, unless
+  `JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0` is set too, as `make test` does);
 - `JAX_ENABLE_COMPILATION_CACHE` is not `false` (JAX's own off switch).
 
 The folder is `jax/` in the kit's cache folder (`TL_KIT_CACHE`, else `~/.cache/tl-kit`). Every
