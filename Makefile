@@ -34,8 +34,8 @@ lab: $(STAMP)
 # Two lanes side by side, each part on one thread: the unit tests (but those below) then nbval on
 # TensorFlow; and the unit tests that run on JAX (marked `jax`, in a pytest on JAX, so that their
 # scripts run in it: tests/conftest.py's run_on_backend), nbval on JAX, the browser test,
-# then the JupyterHub and grading tests (which move the lanes to about the same length). Run one after
-# another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
+# then the JupyterHub and grading tests (in the whole run this second lane is the longer, by about
+# 200 s: README, *For developers*). Run one after another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
 # the browser); run two at a time with their default thread pools, they fought for the cores and
 # gained little, and three lanes of one thread each were slower still. One thread each, two at a
 # time, fills both cores (README, *For developers*, has the times). Every part shares one JAX

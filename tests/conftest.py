@@ -52,7 +52,8 @@ def run_on_backend(script: str, backend: str, timeout: int = 600) -> dict:
     A backend is chosen once per process. Where this process already runs `backend` (`make test`
     runs the tests marked `jax` in a pytest on JAX, the others in one on TensorFlow), the script
     runs here, in a namespace of its own: starting Python and importing the backend again costs
-    about 5 s a script. Elsewhere it runs in a fresh process with KERAS_BACKEND=`backend`.
+    about 5 s a script. Elsewhere it runs in a fresh process with KERAS_BACKEND=`backend`, stopped
+    after `timeout` seconds (a script run here has no time limit).
     """
     import json
     import subprocess

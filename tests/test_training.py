@@ -145,7 +145,7 @@ first, second = batch_predict(two, x, batch_size=32)
 print(json.dumps({"backend": keras.backend.backend(), "shape": list(whole.shape),
                   "same": bool(np.allclose(whole, plain, atol=1e-6)), "outputs": [len(first), len(second)],
                   "small": list(batch_predict(model, x[:5], batch_size=32).shape),
-                  "stepwise": bool(np.allclose(batch_predict(model, x, batch_size=32, callbacks=[keras.callbacks.Callback()]),
+                  "with_callbacks": bool(np.allclose(batch_predict(model, x, batch_size=32, callbacks=[keras.callbacks.Callback()]),
                                                plain, atol=1e-6))}))
 """
 
@@ -154,7 +154,7 @@ print(json.dumps({"backend": keras.backend.backend(), "shape": list(whole.shape)
 def test_batch_predict_gives_predicts_outputs_on_every_backend(backend):
     result = run_on_backend(PADDED, backend)
     assert result["shape"] == [70, 3] and result["same"] and result["outputs"] == [70, 70] and result["small"] == [5, 3]
-    assert result["stepwise"]  # with callbacks (a progress bar), through `predict`: the same outputs
+    assert result["with_callbacks"]  # with callbacks (a progress bar), through `predict`: the same outputs
 
 
 def test_batch_predict_refuses_an_empty_input_with_advice():
