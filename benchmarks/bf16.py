@@ -38,13 +38,13 @@ def speed(size: int = 96, batch: int = 32, repeats: int = 5) -> dict:
 
     from run import median_time, vgg16_throughput  # the timings of make bench (imported here: run.py sets env)
 
-    from tl_kit import FINE_TUNE_BLOCK5, TransferModel, build_head
+    from tl_kit import FINE_TUNE_LAST_BLOCK, TransferModel, build_head
 
     forward, _ = vgg16_throughput(size, 8 * batch, batch, repeats)
     base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(size, size, 3))
     x = np.random.default_rng(0).normal(0, 50, (batch, size, size, 3)).astype("float32")
     model = TransferModel(base, build_head(base.output_shape[1:], 10, name="head"))
-    model.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    model.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5)
     y = np.arange(batch) % 10
     step = batch / median_time(lambda: model.model.train_on_batch(x, y), 3 * repeats)
     return {"forward_images_per_s": forward, "train_step_images_per_s": step}
@@ -55,7 +55,7 @@ def accuracy(seeds: int, epochs: int) -> list[float]:
     `epochs` epochs, one per seed."""
     import keras
 
-    from tl_kit import (FINE_TUNE_BLOCK5, TransferModel, build_head, extract_features, fit_and_score,
+    from tl_kit import (FINE_TUNE_LAST_BLOCK, TransferModel, build_head, extract_features, fit_and_score,
                         load_dataset, load_vgg16)
     from tl_kit.features import FeatureCache
     from tl_kit.profiles import PROFILES
@@ -75,7 +75,7 @@ def accuracy(seeds: int, epochs: int) -> list[float]:
         fit_and_score("head", head, *((f, y) for f, (_, y) in zip(feats, splits)), epochs=profile.head_epochs,
                       batch_size=profile.batch_size, seed=seed)
         model = TransferModel(base, head)
-        model.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+        model.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5)
         run = model.fit(*splits, epochs=epochs, batch_size=profile.batch_size, cache=cache, seed=seed, balanced=True)
         scores.append(run.test_accuracy)
     return scores

@@ -109,14 +109,14 @@ def phase_one(profile, cache, seed: int = 0):
 def prefix_speedups(profile, epochs: int = 3) -> dict:
     """Seconds per epoch, naive (full forward pass) versus cached prefix, for each freeze preset,
     from the same start; and the test accuracy of both after `epochs` epochs for block5."""
-    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5
+    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, FINE_TUNE_LAST_TWO_BLOCKS
     from tl_kit.features import FeatureCache
 
     # memory-only caches: each run computes its activations, as a first run would
     (train, val, test), model = phase_one(profile, FeatureCache(None))
     start_weights = model.model.get_weights()
     out = {}
-    for preset in (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5):
+    for preset in (FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, FINE_TUNE_LAST_TWO_BLOCKS):
         row = {}
         for mode in ("naive", "cached"):
             model.model.set_weights(start_weights)
@@ -163,7 +163,7 @@ def lesson_reports(runs: Path) -> dict[str, dict]:
 
 def experiment_results(reports: dict[str, dict]) -> dict:
     """The fair-comparison numbers of lessons 02 and 03, each difference as [low, mean, high] points."""
-    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, paired_interval
+    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, paired_interval
 
     out: dict = {}
     if "lesson02" in reports:
@@ -185,7 +185,7 @@ def experiment_results(reports: dict[str, dict]) -> dict:
     if "lesson03" in reports:
         r = reports["lesson03"]
         rows = r["strategies"]["rows"]
-        out["finetune_vs_extraction_points"] = paired_interval(rows[FINE_TUNE_BLOCK5.label]["test"],
+        out["finetune_vs_extraction_points"] = paired_interval(rows[FINE_TUNE_LAST_BLOCK.label]["test"],
                                                                rows[FEATURE_EXTRACTION.label]["test"]).as_list()
         out["strategy_budget_equal"] = r["strategies"]["budget_equal"]
         out["lesson03_strategies"] = rows
@@ -399,8 +399,8 @@ def main() -> int:
     if "prefix" not in args.skip:
         print("fine-tuning per epoch, naive versus cached prefix …", flush=True)
         res["prefix"] = prefix_speedups(cpu, epochs=2 if args.quick else 3)
-        res["prefix_speedup_block5"] = res["prefix"]["fine_tune_block5"]["speedup"]
-        res["prefix_accuracy_delta_block5"] = res["prefix"]["fine_tune_block5"]["accuracy_delta_points"]
+        res["prefix_speedup_block5"] = res["prefix"]["fine_tune_last_block"]["speedup"]
+        res["prefix_accuracy_delta_block5"] = res["prefix"]["fine_tune_last_block"]["accuracy_delta_points"]
     if "notebooks" not in args.skip:
         res.update(run_lessons(["fast"] if args.quick else ["fast", "cpu"]))
     if "notebooks" not in args.skip and not args.quick:
@@ -487,7 +487,7 @@ def render(res: dict) -> str:
     from tl_kit import PRESETS
 
     for preset, p in res.get("prefix", {}).items():
-        target = "≥ 3×" if preset == "fine_tune_block5" else ""
+        target = "≥ 3×" if preset == "fine_tune_last_block" else ""
         rows.append(f"| {PRESETS[preset].label}: s/epoch naive → cached prefix | {p['naive_s_per_epoch']:.1f} → "
                     f"{p['cached_s_per_epoch']:.1f} s = {p['speedup']:.1f}× (test acc {p['naive_test_accuracy']:.1%} vs "
                     f"{p['cached_test_accuracy']:.1%}, Δ {p['accuracy_delta_points']:+.1f} points) | {target} |")

@@ -40,7 +40,7 @@ LESSONS = {
     "01_conv_pool_softmax.ipynb": ("explorer = ConvExplorer(examples)", ".widget-dropdown select", None),
     "02_feature_extraction.ipynb": (None, None, None),
     "03_fine_tuning.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
-                             "fine-tune blocks 4–5"),
+                             "fine-tune the last two blocks"),
     "04_your_own_images.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
                                  "train everything"),
     "05_look_inside.ipynb": (None, None, None),

@@ -1,5 +1,6 @@
-"""Looking inside: Grad-CAM where the answer is known, on both backends and through a nested base;
-the weight-change chart exactly zero for frozen layers after a real fine-tuning step."""
+"""Looking inside: Grad-CAM where the answer is known, on both backends and through a nested base,
+from the logit (a hand computation; a saturated softmax still gives a map); the weight-change chart
+exactly zero for frozen layers after a real fine-tuning step."""
 
 import numpy as np
 import pytest
@@ -46,6 +47,100 @@ def test_gradcam_peaks_where_the_evidence_is_a_bright_square_in_the_top_left_cor
     assert result["corner_share"] > 0.6, result
 
 
+# conv → (nested head: global average pooling → Dense softmax). The logit z_c = mean_ij(A_ij) · W[:, c] + b_c
+# has gradient W[k, c] / (H·W) at every position of map k, so Grad-CAM's channel weights are W[:, c] / 36.
+HAND = r"""
+import json
+import keras
+import numpy as np
+from tl_kit.inside import gradcam, split_at
+
+keras.utils.set_random_seed(1)
+head = keras.Sequential([keras.Input((6, 6, 4)), keras.layers.GlobalAveragePooling2D(),
+                         keras.layers.Dense(3, activation="softmax", name="out")], name="head")
+model = keras.Sequential([keras.Input((6, 6, 3)),
+                          keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv"), head])
+kernel = np.array([[1.5, -0.5, 0.2], [-1.0, 1.0, 0.3], [0.5, 0.8, -1.2], [-0.7, -0.2, 1.0]], dtype="float32")
+head.get_layer("out").set_weights([kernel, np.array([0.1, -0.2, 0.0], dtype="float32")])
+image = np.random.default_rng(1).uniform(0, 1, size=(6, 6, 3)).astype("float32")
+maps = keras.ops.convert_to_numpy(split_at(model, "conv").to_maps(image[None]))[0]
+probs = keras.ops.convert_to_numpy(model(image[None]))[0]
+
+
+def normalised(coarse):
+    coarse = np.maximum(coarse, 0.0)
+    return coarse / coarse.max() if coarse.max() > 0 else coarse
+
+
+out = {"backend": keras.backend.backend(), "probs": probs.tolist(), "classes": [], "probability": [],
+       "coarse": [], "hand_logit": [], "hand_probability": []}
+for c in range(3):
+    cam = gradcam(model, image, layer="conv", class_index=c)
+    dp_dz = probs[c] * ((np.arange(3) == c) - probs)  # the softmax's Jacobian row: what the probability would use
+    out["classes"].append(cam.class_index)
+    out["probability"].append(cam.probability)
+    out["coarse"].append(cam.coarse.tolist())
+    out["hand_logit"].append(normalised(maps @ (kernel[:, c] / 36)).tolist())
+    out["hand_probability"].append(normalised(maps @ (kernel @ dp_dz / 36)).tolist())
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradcam_weights_the_maps_by_the_gradient_of_the_logit_as_a_hand_computation_does(backend):
+    result = run_on_backend(HAND, backend)
+    assert result["classes"] == [0, 1, 2]
+    np.testing.assert_allclose(result["probability"], result["probs"], rtol=1e-6)  # the softmax's, as before
+    for coarse, logit, probability in zip(result["coarse"], result["hand_logit"], result["hand_probability"]):
+        assert np.max(logit) == 1.0
+        np.testing.assert_allclose(coarse, logit, atol=1e-5)
+        assert not np.allclose(logit, probability, atol=1e-2)  # the two differ here: the test can tell them apart
+
+
+# The same small model twice: as built (random weights), then with the last Dense layer's kernel and bias
+# scaled so that the chosen class's logit leads by 300: softmax gives exactly 1.0 and 0.0 in float32, and the
+# probability's gradient is exactly zero. Scaling the logits scales their gradient, so the map is unchanged.
+SATURATED = r"""
+import json
+import keras
+import numpy as np
+from tl_kit.inside import _gradient, gradcam, split_at
+
+keras.utils.set_random_seed(2)
+model = keras.Sequential([keras.Input((8, 8, 3)),
+                          keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv"),
+                          keras.layers.GlobalAveragePooling2D(),
+                          keras.layers.Dense(4, activation="softmax", name="out")])
+image = np.random.default_rng(2).uniform(0, 1, size=(8, 8, 3)).astype("float32")
+calm = gradcam(model, image, layer="conv")
+probs = keras.ops.convert_to_numpy(model(image[None]))[0].astype("float64")
+lead = np.delete(np.log(probs[calm.class_index]) - np.log(probs), calm.class_index).min()  # z_c - z_j, smallest
+kernel, bias = model.get_layer("out").get_weights()
+model.get_layer("out").set_weights([kernel * (300 / lead), bias * (300 / lead)])
+sure = gradcam(model, image, layer="conv")
+split = split_at(model, "conv")
+maps = np.asarray(keras.ops.convert_to_numpy(split.to_maps(image[None])), dtype="float32")
+d_probability = _gradient(lambda a: split.from_maps(a)[0, sure.class_index], maps)
+print(json.dumps({"backend": keras.backend.backend(), "classes": [calm.class_index, sure.class_index],
+                  "p": [calm.probability, sure.probability],
+                  "probs": keras.ops.convert_to_numpy(model(image[None]))[0].tolist(),
+                  "d_probability_max": float(np.abs(d_probability).max()),
+                  "calm": calm.heatmap.tolist(), "sure": sure.heatmap.tolist()}))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_saturated_softmax_still_gives_the_heatmap_of_the_logit(backend):
+    result = run_on_backend(SATURATED, backend)
+    chosen = result["classes"][0]
+    assert result["classes"] == [chosen, chosen] and result["p"][0] < 0.9 and result["p"][1] == 1.0
+    assert result["probs"] == [1.0 if c == chosen else 0.0 for c in range(4)]
+    assert result["d_probability_max"] == 0.0  # the probability's gradient would have given an all-zero map
+    calm, sure = np.array(result["calm"]), np.array(result["sure"])
+    assert calm.shape == (8, 8) and calm.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(sure, calm, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def vgg_classifier():
     from tl_kit import TransferModel, build_head, load_vgg16
@@ -89,13 +184,13 @@ def test_bad_requests_get_clear_errors(vgg_classifier):
 
 
 def test_frozen_layers_do_not_move_at_all_in_a_real_fine_tuning_step_and_unfrozen_ones_do(vgg_classifier):
-    from tl_kit import FINE_TUNE_BLOCK5
+    from tl_kit import FINE_TUNE_LAST_BLOCK
     from tl_kit.data import load_dataset
     from tl_kit.profiles import PROFILES
 
     tm, _ = vgg_classifier
     data = load_dataset("emoji", profile=PROFILES["fast"], image_size=32)
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4)
     before = layer_weights(tm.model)
     tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, use_cache=False)
     change = weight_change(before, tm.model)

@@ -47,14 +47,14 @@ def test_multipliers_are_saved_in_the_config_and_must_be_positive():
 
 
 def test_a_transfer_model_with_a_faster_head_keeps_it_through_save_and_load(tmp_path):
-    from tl_kit import FINE_TUNE_BLOCK5, TransferModel, build_head, load_vgg16
+    from tl_kit import FINE_TUNE_LAST_BLOCK, TransferModel, build_head, load_vgg16
     from tl_kit.data import load_dataset
     from tl_kit.profiles import PROFILES
 
     data = load_dataset(profile=PROFILES["fast"], image_size=32)
     base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
     tm = TransferModel(base, build_head((1, 1, 512), 10, name="head"))
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5, head_multiplier=10)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5, head_multiplier=10)
     assert isinstance(tm.model.optimizer, LayerwiseAdam) and "head ×10" in repr(tm)
     assert set(tm.multipliers()) == {v.path for v in tm.model.get_layer("head").trainable_weights}
     head_before = tm.model.get_layer("head").get_weights()[-2].copy()
@@ -65,7 +65,7 @@ def test_a_transfer_model_with_a_faster_head_keeps_it_through_save_and_load(tmp_
     assert head_moved > 3 * block5_moved > 0  # several steps: not exactly 10×, but far beyond 1×
     again = TransferModel.load(tm.save(tmp_path / "model.keras"))
     assert again.head_multiplier == 10.0 and again.learning_rate == 1e-5
-    tm.use_preset(FINE_TUNE_BLOCK5, head_multiplier=1)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, head_multiplier=1)
     assert tm.multipliers() == {} and not isinstance(tm.model.optimizer, LayerwiseAdam)
     with pytest.raises(TrainingError, match="head_multiplier must be a number above 0"):
-        tm.use_preset(FINE_TUNE_BLOCK5, head_multiplier=-1)
+        tm.use_preset(FINE_TUNE_LAST_BLOCK, head_multiplier=-1)

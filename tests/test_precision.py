@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from tl_kit import FINE_TUNE_BLOCK5, TransferModel, build_head, info
+from tl_kit import FINE_TUNE_LAST_BLOCK, TransferModel, build_head, info
 from tl_kit.errors import ProfileError
 from tl_kit.features import FeatureCache, extract_features
 from tl_kit.notebook import describe_profile, start
@@ -71,7 +71,7 @@ def test_bfloat16_features_are_cached_apart_from_float32_ones_and_a_fine_tune_tr
     assert not np.array_equal(f16, f32)
     np.testing.assert_allclose(f16, f32, rtol=0.1, atol=0.05 * float(np.abs(f32).max()))
     model = TransferModel(base16, build_head(base16.output_shape[1:], data.num_classes, name="head"))
-    model.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
+    model.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4)
     run = model.fit((images, labels), (images, labels), epochs=2, batch_size=20, cache=cache)
     assert run.epochs == 2 and np.isfinite(run.history["loss"]).all()
     assert model.model.get_layer("block5_conv1").compute_dtype == "bfloat16"

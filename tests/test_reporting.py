@@ -54,6 +54,8 @@ def test_seeds_that_all_agree_are_one_measurement_not_a_clear_difference():
     assert not interval.varied and not interval.clear and "the same in all 3 seeds: nothing varied" in str(interval)
     assert "the same in both seeds" in str(paired_interval([0.8, 0.8], [0.7, 0.7]))
     assert "the same in every seed" in difference_sentence("A", [0.8] * 3, "B", [0.7] * 3)
+    for sentence in (difference_sentence("A", [0.8] * 3, "B", [0.7] * 3), difference_sentence("A", [0.8], "B", [0.7])):
+        assert "no clear difference" not in sentence and "beat" not in sentence
 
 
 def test_unpaired_or_empty_results_are_refused():
@@ -87,6 +89,39 @@ def test_the_verdict_on_transfer_follows_the_intervals(intervals, expected):
     assert transfer_verdict("emoji", intervals) == expected
 
 
+def same_every_seed(): return paired_interval([0.567] * 3, [0.267] * 3)  # the fast profile: all labels drawn
+def one_seed(): return paired_interval([0.60], [0.50])
+
+
+def test_a_verdict_from_seeds_that_all_agree_is_one_measurement_never_no_clear_difference():
+    verdict = transfer_verdict("emoji", {"random features": same_every_seed()})
+    assert verdict == ("On emoji, one measurement: cannot tell whether transfer paid (pretrained features +30.0 "
+                       "points against random features, the same in every seed: nothing random varied between them).")
+    both = transfer_verdict("emoji", {"random features": same_every_seed(), "raw pixels": one_seed()})
+    assert both == ("On emoji, one measurement: cannot tell whether transfer paid (pretrained features +30.0 points "
+                    "against random features, the same in every seed: nothing random varied between them; "
+                    "pretrained features +10.0 points against raw pixels, on one seed: no interval).")
+    assert "no clear difference" not in verdict + both
+
+
+@pytest.mark.parametrize("intervals, expected", [
+    ({"random features": won(), "raw pixels": same_every_seed()},
+     "On emoji, transfer paid against every baseline whose seeds varied (pretrained features beat random features); "
+     "one measurement against raw pixels: cannot tell (pretrained features +30.0 points against raw pixels, the same "
+     "in every seed: nothing random varied between them)."),
+    ({"random features": tied(), "raw pixels": same_every_seed(), "a small CNN": same_every_seed()},
+     "On emoji, transfer made no clear difference where the seeds varied (no clear difference from random features); "
+     "one measurement each against raw pixels and a small CNN: cannot tell (pretrained features +30.0 points against "
+     "raw pixels and +30.0 points against a small CNN, the same in every seed: nothing random varied between them)."),
+    ({"random features": lost(), "raw pixels": one_seed()},
+     "On emoji, transfer did not pay: a baseline did better (random features beat the pretrained features); one "
+     "measurement against raw pixels: cannot tell (pretrained features +10.0 points against raw pixels, on one seed: "
+     "no interval)."),
+])
+def test_a_mixed_verdict_rests_on_the_varied_intervals_and_names_the_others_as_one_measurement(intervals, expected):
+    assert transfer_verdict("emoji", intervals) == expected
+
+
 def test_one_rows_mean_interval_is_the_t_interval_of_its_mean_in_points():
     from scipy import stats
 
@@ -117,3 +152,28 @@ def test_the_unpaired_interval_is_welchs_t_interval():
 ])
 def test_the_gain_contrast_names_where_the_gain_was_larger_or_says_no_clear_difference(a, b, start):
     assert gain_contrast_sentence("the gain", "emoji", a, "fashion", b).startswith(start)
+
+
+@pytest.mark.parametrize("a, b, why", [
+    ([30, 30, 30], [5, 5, 5], "+25.0 points (the same in all 3 seeds: nothing varied between them)"),
+    ([30], [5, 4, 6], "+25.0 points (one seed: no interval)"),
+])
+def test_a_gain_contrast_without_spread_is_one_measurement_never_no_clear_difference(a, b, why):
+    sentence = gain_contrast_sentence("the gain", "emoji", a, "fashion", b)
+    assert sentence == ("one measurement: cannot tell whether the gain differed between emoji (+30.0 points) and "
+                        f"fashion (+5.0 points): {why}")
+
+
+def test_the_unpaired_interval_of_samples_whose_seeds_all_agree_is_the_mean_alone_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's ttest_ind warns of precision loss here
+        both, one = unpaired_interval([30.0] * 3, [5.0] * 3), unpaired_interval([30.0] * 3, [3.0, 4.0, 2.0])
+    assert (both.low, both.mean, both.high) == (25.0, 25.0, 25.0) and not both.varied and not both.clear
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ci = stats.ttest_ind([30.0] * 3, [3.0, 4.0, 2.0], equal_var=False).confidence_interval(0.95)
+    assert one.varied and one.clear and (one.low, one.high) == pytest.approx((ci.low, ci.high))

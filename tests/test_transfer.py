@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from tl_kit import (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5, PRESETS, TRAIN_ALL, TransferModel,
+from tl_kit import (FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, FINE_TUNE_LAST_TWO_BLOCKS, PRESETS, TRAIN_ALL, TransferModel,
                     build_head, load_vgg16)
 from tl_kit.data import load_dataset
 from tl_kit.errors import FreezeError, ModelFileError, StaleCompileError, TrainingError
@@ -56,8 +56,8 @@ def test_a_new_transfer_model_starts_as_feature_extraction(tm):
 
 @pytest.mark.parametrize("preset, expected", [
     (FEATURE_EXTRACTION, {"head"}),
-    (FINE_TUNE_BLOCK5, BLOCK5 | {"head"}),
-    (FINE_TUNE_BLOCKS_4_5, BLOCK5 | BLOCK4 | {"head"}),
+    (FINE_TUNE_LAST_BLOCK, BLOCK5 | {"head"}),
+    (FINE_TUNE_LAST_TWO_BLOCKS, BLOCK5 | BLOCK4 | {"head"}),
 ])
 def test_presets_train_exactly_their_layers(tm, preset, expected):
     tm.use_preset(preset)
@@ -78,7 +78,7 @@ def test_unfreeze_freeze_to_and_train_only_agree(tm):
     assert tm.preset is TRAIN_ALL
     by_layer = tm.freeze_to("block4_pool").trainable_params
     by_names = tm.train_only(sorted(BLOCK5 | {"head"})).trainable_params
-    by_preset = tm.use_preset(FINE_TUNE_BLOCK5).trainable_params
+    by_preset = tm.use_preset(FINE_TUNE_LAST_BLOCK).trainable_params
     assert by_layer == by_names == by_preset == 3 * (9 * 512 * 512 + 512) + 512 * 1024 + 1024 + 1024 * 4 + 4
 
 
@@ -87,7 +87,7 @@ def test_freezing_recompiles_so_the_optimizer_sees_the_new_weights(tm):
     y = np.arange(8) % 4
     tm.model.fit(x, y, epochs=1, verbose=0)
     before = tm.model.get_layer("block5_conv3").get_weights()[0].copy()
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-3)  # unfreeze *after* a fit
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-3)  # unfreeze *after* a fit
     tm.model.fit(x, y, epochs=1, verbose=0)
     assert not np.allclose(before, tm.model.get_layer("block5_conv3").get_weights()[0])
     pretrained = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)[0]
@@ -96,7 +96,7 @@ def test_freezing_recompiles_so_the_optimizer_sees_the_new_weights(tm):
 
 
 def test_no_kit_state_is_hidden_on_the_keras_model(tm):
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5)
     assert not [name for name in vars(tm.model) if name.startswith("_tl_kit")]
 
 
@@ -108,13 +108,13 @@ def test_changing_trainable_by_hand_after_compile_is_loud(tm):
     images = np.zeros((4, 32, 32, 3), np.uint8)
     with pytest.raises(StaleCompileError):
         tm.fit((images, np.arange(4)), (images, np.arange(4)), epochs=1, batch_size=4, cache=None)
-    tm.use_preset(FINE_TUNE_BLOCK5)  # the kit's way recompiles, and fit is allowed again
+    tm.use_preset(FINE_TUNE_LAST_BLOCK)  # the kit's way recompiles, and fit is allowed again
     tm.check_compiled()
 
 
 @pytest.mark.parametrize("call, match", [
     (lambda tm: tm.use_preset("freeze everything"), "Unknown preset"),
-    (lambda tm: tm.use_preset("fine-tune blocks 4-5"), "Did you mean 'fine_tune_blocks_4_5'"),
+    (lambda tm: tm.use_preset("fine-tune last two blocks"), "Did you mean 'fine_tune_last_two_blocks'"),
     (lambda tm: tm.train_only([]), "nothing to train"),
     (lambda tm: tm.train_only(["block1_pool", "block5_pool"]), "nothing to train"),
     (lambda tm: tm.freeze_to("head"), "nothing to train"),
@@ -122,7 +122,7 @@ def test_changing_trainable_by_hand_after_compile_is_loud(tm):
     (lambda tm: tm.train_only(["block5_conv9"]), "Unknown layer"),
 ])
 def test_bad_choices_are_refused_and_change_nothing(tm, call, match):
-    tm.use_preset(FINE_TUNE_BLOCK5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK)
     before = [layer.trainable for layer in tm.model.layers]
     with pytest.raises(FreezeError, match=match):
         call(tm)
@@ -146,7 +146,7 @@ def test_step_cost_falls_as_more_of_the_prefix_freezes(tm):
 
 
 def test_frozen_prefix_follows_the_freezing(tm):
-    for preset, boundary in [(FINE_TUNE_BLOCK5, "block4_pool"), (FINE_TUNE_BLOCKS_4_5, "block3_pool"),
+    for preset, boundary in [(FINE_TUNE_LAST_BLOCK, "block4_pool"), (FINE_TUNE_LAST_TWO_BLOCKS, "block3_pool"),
                              (FEATURE_EXTRACTION, "block5_pool"), (TRAIN_ALL, None)]:
         tm.use_preset(preset)
         assert tm.frozen_prefix == boundary
@@ -156,7 +156,7 @@ def test_frozen_prefix_follows_the_freezing(tm):
 
 def test_suffix_on_cached_activations_predicts_what_the_whole_model_predicts(data, tmp_path):
     tm = make_model()
-    tm.use_preset(FINE_TUNE_BLOCKS_4_5)
+    tm.use_preset(FINE_TUNE_LAST_TWO_BLOCKS)
     images = data.x_test[:16]
     acts = extract_features(tm.model, images, "block3_pool", cache=FeatureCache(tmp_path), progress=False,
                             verbose=False)
@@ -169,7 +169,7 @@ def test_cached_and_full_pass_fine_tuning_train_the_same_model(data, tmp_path):
     results = {}
     for use_cache in (True, False):
         tm = make_model(seed=1)
-        tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+        tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5)
         run = tm.fit(train, val, epochs=2, batch_size=32, use_cache=use_cache, cache=FeatureCache(tmp_path))
         results[use_cache] = (tm.predict(data.x_test), run)
     np.testing.assert_allclose(results[True][0], results[False][0], atol=2e-3)
@@ -181,7 +181,7 @@ def test_cached_and_full_pass_fine_tuning_train_the_same_model(data, tmp_path):
 def test_fit_returns_the_same_result_type_as_the_baselines(data):
     tm = make_model()
     run = tm.fit(data.split("train"), data.split("val"), data.split("test"), epochs=3, batch_size=32, cache=None)
-    assert isinstance(run, Result) and run.method == FEATURE_EXTRACTION.label
+    assert isinstance(run, Result) and run.method == f"{FEATURE_EXTRACTION.label} (cut at block5_pool)"
     assert run.epochs == 3 and len(run.epoch_seconds) == 3 and len(run.history["val_accuracy"]) == 3
     assert run.seconds_per_epoch == pytest.approx(float(np.median(run.epoch_seconds[1:])))
     assert run.val_accuracy == pytest.approx(tm.score(*data.split("val"), cache=None))
@@ -202,13 +202,13 @@ def test_the_prefix_cache_is_recomputed_when_freezing_data_or_weights_change(dat
     cache = FeatureCache(tmp_path)
     tm = make_model()
     train, val = data.split("train"), data.split("val")
-    tm.use_preset(FINE_TUNE_BLOCK5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK)
     tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
     assert cache.misses == 2  # train and val activations (the training accuracy reuses the train ones)
     hits = cache.memory_hits
     tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
     assert cache.misses == 2 and cache.memory_hits == hits + 2  # block5 trained, blocks 1–4 did not: reused
-    tm.use_preset(FINE_TUNE_BLOCKS_4_5)  # another boundary
+    tm.use_preset(FINE_TUNE_LAST_TWO_BLOCKS)  # another boundary
     tm.fit(train, val, epochs=1, batch_size=32, cache=cache)
     assert cache.misses == 4
     tm.fit((train[0][:50], train[1][:50]), val, epochs=1, batch_size=32, cache=cache)  # other data
@@ -222,7 +222,7 @@ def test_the_prefix_cache_is_recomputed_when_freezing_data_or_weights_change(dat
 def test_fit_scores_test_and_train_with_the_model_it_trained_exactly_as_score_does(data, tmp_path):
     cache = FeatureCache(tmp_path)
     tm = make_model()
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4)
     train, val, test = data.split("train"), data.split("val"), data.split("test")
     run = tm.fit(train, val, test, epochs=1, batch_size=32, cache=cache, balanced=True)
     assert "cached prefix" in run.mode
@@ -232,7 +232,7 @@ def test_fit_scores_test_and_train_with_the_model_it_trained_exactly_as_score_do
 
 REUSE = """
 import json, keras, numpy as np
-from tl_kit import FINE_TUNE_BLOCK5, TransferModel, build_head, load_vgg16
+from tl_kit import FINE_TUNE_LAST_BLOCK, TransferModel, build_head, load_vgg16
 from tl_kit.data import load_dataset
 from tl_kit.features import FeatureCache
 from tl_kit.profiles import PROFILES
@@ -255,12 +255,12 @@ for path, use_cache in (("prefix", True), ("full", False)):
     tm = model()
     for seed in (1, 2):
         tm.model.set_weights(start)
-        tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
+        tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4)
         r = tm.fit(train, val, test, epochs=2, batch_size=32, seed=seed, use_cache=use_cache, cache=FeatureCache(None))
         runs.append([r.history["loss"], r.val_accuracy, r.test_accuracy, r.train_accuracy, r.mode])
         compiled.append(len(tm._fit_models))
     fresh = model()
-    fresh.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-4)
+    fresh.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4)
     r = fresh.fit(train, val, test, epochs=2, batch_size=32, seed=2, use_cache=use_cache, cache=FeatureCache(None))
     out[path] = {"reused": runs, "compiled": compiled,
                  "fresh": [r.history["loss"], r.val_accuracy, r.test_accuracy, r.train_accuracy, r.mode]}
@@ -283,7 +283,7 @@ def test_a_reused_compiled_model_trains_exactly_as_a_new_one(backend):
 
 def test_augmentation_uses_the_full_pass_and_still_trains(data):
     tm = make_model()
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5)
     before = tm.model.get_layer("block5_conv1").get_weights()[0].copy()
     run = tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, augment=True, cache=None)
     assert "augmented" in run.mode and run.cache_seconds == 0
@@ -293,7 +293,7 @@ def test_augmentation_uses_the_full_pass_and_still_trains(data):
 
 def test_score_through_the_cache_equals_the_full_model(data, tmp_path):
     tm = make_model()
-    tm.use_preset(FINE_TUNE_BLOCK5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK)
     cached = tm.score(*data.split("test"), cache=FeatureCache(tmp_path))
     assert cached == pytest.approx(score(tm.model, preprocess(data.x_test), data.y_test))
     assert cached == pytest.approx(tm.score(*data.split("test"), use_cache=False))
@@ -305,7 +305,7 @@ def test_save_and_load_keep_the_frozen_layers_the_learning_rate_and_the_predicti
     tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, cache=None)
     again = TransferModel.load(tm.save(tmp_path / "model.keras"))
     assert again.trainable_layers == tm.trainable_layers and trains(again) == trains(tm)
-    assert again.learning_rate == 1e-5 and again.preset is FINE_TUNE_BLOCKS_4_5
+    assert again.learning_rate == 1e-5 and again.preset is FINE_TUNE_LAST_TWO_BLOCKS
     np.testing.assert_allclose(again.predict(data.x_test), tm.predict(data.x_test), atol=1e-6)
     again.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, cache=None)  # trains as loaded
     assert np.array_equal(again.model.get_layer("block3_conv3").get_weights()[0],
@@ -328,7 +328,7 @@ print(json.dumps(TransferModel.load(folder + "/best.keras").score(data.x_test, d
 def test_checkpoint_round_trip_in_a_fresh_process_gives_the_same_test_accuracy(data, tmp_path, monkeypatch):
     monkeypatch.setenv("TL_KIT_RUNS", str(tmp_path / "runs"))
     tm = make_model()
-    tm.use_preset(FINE_TUNE_BLOCK5, learning_rate=1e-5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-5)
     folder = new_run("round/trip ../name")
     assert folder.parent == tmp_path / "runs" and ".." not in folder.name and "/" not in folder.name
     checkpoint = BestModelCheckpoint(tm, folder / "best.keras")
@@ -355,7 +355,7 @@ def test_missing_or_truncated_model_file_is_a_clear_error(tmp_path):
 def test_widget_preset_from_code_changes_the_models_trainable_weights(tm):
     widget = FreezeWidget(tm, learning_rate=1e-5)
     assert trains(tm) == {"head"}
-    widget.preset.value = FINE_TUNE_BLOCKS_4_5.id
+    widget.preset.value = FINE_TUNE_LAST_TWO_BLOCKS.id
     assert widget.layer_boxes["block4_conv1"].value and not widget.layer_boxes["block3_conv3"].value
     assert trains(tm) == {"head"}  # a preview until applied
     assert "not applied yet" in widget.summary.value
@@ -371,7 +371,7 @@ def test_widget_layer_and_block_boxes(tm):
     frozen_count = widget.preview.trainable_params
     widget.block_boxes["block5"].value = True
     assert all(widget.layer_boxes[n].value for n in BLOCK5)
-    assert widget.preset.value == FINE_TUNE_BLOCK5.id  # the ticks match a preset again
+    assert widget.preset.value == FINE_TUNE_LAST_BLOCK.id  # the ticks match a preset again
     assert widget.preview.trainable_params > frozen_count
     widget.layer_boxes["block5_conv1"].value = False
     assert widget.preset.value == "custom" and widget.block_boxes["block5"].value is False
@@ -381,7 +381,7 @@ def test_widget_layer_and_block_boxes(tm):
 
 
 def test_widget_reports_an_empty_choice_and_keeps_the_model(tm):
-    tm.use_preset(FINE_TUNE_BLOCK5)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK)
     widget = FreezeWidget(tm)
     for box in widget.layer_boxes.values():
         box.value = False
@@ -393,3 +393,82 @@ def test_widget_reports_an_empty_choice_and_keeps_the_model(tm):
 def test_a_transfer_model_needs_a_base_and_a_head():
     with pytest.raises(TrainingError, match="base and a head"):
         TransferModel()
+
+
+def make_cut_model(cut: str = "block4_pool", classes: int = 4) -> TransferModel:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
+    shape = tuple(base.get_layer(cut).output.shape[1:])
+    return TransferModel(base, build_head(shape, classes, name="head"), cut=cut)
+
+
+def test_a_cut_model_leaves_the_blocks_after_the_cut_out_and_says_so():
+    tm = make_cut_model("block4_pool")
+    names = [layer.name for layer in unit_layers(tm.model)]
+    assert names[-2:] == ["block4_pool", "head"] and not BLOCK5 & set(names)
+    assert tm.cut == "block4_pool" and [n for n, _ in tm.cut_away] == ["block5_conv1", "block5_conv2", "block5_conv3",
+                                                                      "block5_pool"]
+    assert dict(tm.cut_away)["block5_conv1"] == 3 * 3 * 512 * 512 + 512 and "cut at block4_pool" in tm.describe()
+
+
+@pytest.mark.parametrize("preset, expected, prefix", [
+    (FEATURE_EXTRACTION, {"head"}, "block4_pool"),
+    (FINE_TUNE_LAST_BLOCK, BLOCK4 | {"head"}, "block3_pool"),
+    (FINE_TUNE_LAST_TWO_BLOCKS, BLOCK4 | {"block3_conv1", "block3_conv2", "block3_conv3", "head"}, "block2_pool"),
+])
+def test_presets_are_relative_to_the_cut(preset, expected, prefix):
+    tm = make_cut_model("block4_pool")
+    tm.use_preset(preset)
+    assert trains(tm) == expected and tm.preset is preset and tm.frozen_prefix == prefix
+    tm.unfreeze()
+    assert tm.preset is TRAIN_ALL
+
+
+def test_a_head_built_for_another_cut_is_refused_with_what_to_do():
+    base, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)
+    with pytest.raises(TrainingError, match="build the head on features from block4_pool"):
+        TransferModel(base, build_head((1, 1, 512), 4, name="head"), cut="block4_pool")
+    with pytest.raises(FreezeError, match="no such layer"):
+        TransferModel(base, build_head((1, 1, 512), 4, name="head"), cut="block9_pool")
+
+
+def test_a_cut_model_trains_on_the_cached_prefix_saves_and_loads_with_its_cut(data, tmp_path):
+    tm = make_cut_model("block4_pool", classes=data.num_classes)
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4, head_multiplier=10)
+    result = tm.fit(data.split("train"), data.split("val"), data.split("test"), epochs=1, batch_size=32,
+                    cache=FeatureCache(tmp_path / "cache"))
+    assert result.mode.startswith("cached prefix: the layers up to block3_pool")
+    cached = tm.score(*data.split("test"), cache=FeatureCache(tmp_path / "cache"))
+    assert cached == pytest.approx(tm.score(*data.split("test"), use_cache=False))
+    again = TransferModel.load(tm.save(tmp_path / "cut.keras"))
+    assert again.cut == "block4_pool" and again.preset is FINE_TUNE_LAST_BLOCK and again.head_multiplier == 10
+    np.testing.assert_allclose(again.predict(data.x_test), tm.predict(data.x_test), atol=1e-6)
+    tm.model.get_layer("block3_conv3").trainable = True  # by hand: the guard works with any cut
+    with pytest.raises(StaleCompileError):
+        tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, cache=None)
+
+
+def test_snapshot_and_restore_go_back_to_a_named_state(data):
+    tm = make_cut_model("block3_pool", classes=data.num_classes)
+    tm.snapshot("start")
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-3)
+    tm.fit(data.split("train"), data.split("val"), epochs=1, batch_size=32, cache=None)
+    moved = tm.model.get_layer("block3_conv3").get_weights()[0].copy()
+    tm.restore("start")
+    assert not np.array_equal(moved, tm.model.get_layer("block3_conv3").get_weights()[0])
+    tm.snapshot("start")  # a name taken again keeps the newest state
+    assert tm.snapshots == ["start"] and tm.preset is FINE_TUNE_LAST_BLOCK  # restore leaves the freezing alone
+    with pytest.raises(TrainingError, match="No snapshot named 'phase 1'.*'start'"):
+        tm.restore("phase 1")
+
+
+def test_the_widget_shows_the_blocks_cut_away_as_gone_not_as_frozen():
+    tm = make_cut_model("block4_pool")
+    widget = FreezeWidget(tm)
+    assert not BLOCK5 & set(widget.layer_boxes)  # nothing to tick for a layer that is not in the model
+    assert "block5: cut away" in str([child.value for column in widget.children[1].children
+                                      for child in column.children if hasattr(child, "value")])
+    widget.preset.value = FINE_TUNE_LAST_BLOCK.id
+    assert {n for n in BLOCK4 if widget.layer_boxes[n].value} == BLOCK4

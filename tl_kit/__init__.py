@@ -6,7 +6,7 @@ lesson uses can be imported from here, so a lesson has one import line:
 
     >>> import tl_kit
     >>> profile = tl_kit.start()                                   # doctest: +SKIP
-    >>> from tl_kit import TransferModel, FINE_TUNE_BLOCK5         # doctest: +SKIP
+    >>> from tl_kit import TransferModel, FINE_TUNE_LAST_BLOCK        # doctest: +SKIP
 
 Names are imported from their modules on first use (the table below), so `import tl_kit` stays
 quick and does not load Keras or ipywidgets before a lesson needs them.
@@ -39,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "callbacks": ("LiveCurves",),
     "checks": ("check_channel_weights", "check_conv2d", "check_max_pool", "check_number", "check_output_size", "check_softmax"),
     "config": ("markdown_table",),
+    "cuts": ("CutChoice", "choose_cut"),
     "conv": ("KERNELS", "conv2d", "conv_param_count", "conv_view", "cross_entropy", "dense_param_count",
              "output_size", "pool2d", "softmax", "softmax_cross_entropy_grad"),
     "data": ("Dataset", "DataWarning", "SHIPPED", "SPLITS", "load_dataset", "load_image_folder", "take_per_class"),
@@ -51,8 +52,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "info": ("check_environment", "estimate_lessons", "measure_vgg16_speed", "precision_advice"),
     "inside": ("GradCAM", "gradcam", "channel_weights", "layer_weights", "split_at", "top_images", "weight_change"),
     "lessons": ("LESSONS", "reference_images_per_s"),
-    "freezing": ("FEATURE_EXTRACTION", "FINE_TUNE_BLOCK5", "FINE_TUNE_BLOCKS_4_5", "PRESETS", "Preset", "TRAIN_ALL",
-                 "layer_flops", "summarize"),
+    "freezing": ("FEATURE_EXTRACTION", "FINE_TUNE_LAST_BLOCK", "FINE_TUNE_LAST_TWO_BLOCKS", "PRESETS", "Preset",
+                 "TRAIN_ALL", "base_blocks", "layer_flops", "summarize"),
     "models": ("build_head", "linear_classifier", "small_cnn"),
     "notebook": ("show_code", "show_figure", "start"),
     "plots": ("plot_block_shares", "plot_by_layer", "plot_confused", "plot_confusion", "plot_examples",

@@ -1,12 +1,12 @@
 """Choosing which layers train: the vocabulary of lesson 03, as plain functions over a model.
 
 `TransferModel` (tl_kit.transfer) is what a lesson calls: `freeze_to("block4_pool")`,
-`unfreeze()`, `train_only([...])`, `use_preset(FINE_TUNE_BLOCK5)`. This module holds what those
+`unfreeze()`, `train_only([...])`, `use_preset(FINE_TUNE_LAST_BLOCK)`. This module holds what those
 share and what the freeze widget previews before anything changes: the presets, the plan of
 which layers a choice trains (`plan`), and what a choice costs (`summarize`, `step_cost`).
 
-    >>> FINE_TUNE_BLOCK5.id, FINE_TUNE_BLOCK5.label, FINE_TUNE_BLOCK5.up_to
-    ('fine_tune_block5', 'fine-tune block 5', 'block4_pool')
+    >>> FINE_TUNE_LAST_BLOCK.id, FINE_TUNE_LAST_BLOCK.label, FINE_TUNE_LAST_BLOCK.blocks
+    ('fine_tune_last_block', 'fine-tune the last block', 1)
 """
 
 from __future__ import annotations
@@ -25,23 +25,39 @@ HEAD = "head"
 
 @dataclass(frozen=True)
 class Preset:
-    """A named freezing choice: `id` (an identifier to type), `label` (words for a table or a
-    button) and `up_to`, the last frozen layer (None: nothing is frozen)."""
+    """A named freezing choice, relative to where the base was cut: `id` (an identifier to type),
+    `label` (words for a table or a button) and `blocks`, how many of the last blocks kept train
+    (0: none, feature extraction; None: every layer). The head always trains.
+
+    Relative, not a layer name, because the base may end anywhere (`TransferModel(..., cut=...)`):
+    cut after block 4, "fine-tune the last block" trains block 4. `up_to(model)` names the
+    last frozen layer of a given model.
+    """
 
     id: str
     label: str
-    up_to: str | None
+    blocks: int | None
+
+    def up_to(self, model) -> str | None:
+        """The last frozen layer of `model` under this preset (None: nothing is frozen)."""
+        if self.blocks is None:
+            return None
+        groups = base_blocks(model)
+        if self.blocks >= len(groups):
+            return None
+        return groups[-self.blocks - 1][-1]
 
     def __str__(self) -> str:
         return self.label
 
 
-FEATURE_EXTRACTION = Preset("feature_extraction", "feature extraction: freeze the whole base", "block5_pool")
-FINE_TUNE_BLOCK5 = Preset("fine_tune_block5", "fine-tune block 5", "block4_pool")
-FINE_TUNE_BLOCKS_4_5 = Preset("fine_tune_blocks_4_5", "fine-tune blocks 4–5", "block3_pool")
+FEATURE_EXTRACTION = Preset("feature_extraction", "feature extraction: freeze the whole base", 0)
+FINE_TUNE_LAST_BLOCK = Preset("fine_tune_last_block", "fine-tune the last block", 1)
+FINE_TUNE_LAST_TWO_BLOCKS = Preset("fine_tune_last_two_blocks", "fine-tune the last two blocks", 2)
 TRAIN_ALL = Preset("train_all", "train everything", None)
 #: Preset id → Preset, from the most frozen to the least.
-PRESETS: dict[str, Preset] = {p.id: p for p in (FEATURE_EXTRACTION, FINE_TUNE_BLOCK5, FINE_TUNE_BLOCKS_4_5, TRAIN_ALL)}
+PRESETS: dict[str, Preset] = {p.id: p for p in (FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, FINE_TUNE_LAST_TWO_BLOCKS,
+                                                TRAIN_ALL)}
 
 
 def get_preset(preset: Preset | str) -> Preset:
@@ -74,6 +90,18 @@ def layer_names(model) -> list[str]:
 def block_of(name: str) -> str:
     """The block a layer belongs to: 'block3_conv2' → 'block3'; any other layer (the head) is its own."""
     return name.split("_")[0] if name.startswith("block") else name
+
+
+def base_blocks(model) -> list[list[str]]:
+    """The base's blocks in `model`, input to output, each a list of its layers' names.
+
+    The base is every layer before the head (the model's last layer); its layers group by
+    `block_of` ('block4_conv1' → block4). A model cut after block 4 has four blocks.
+    """
+    groups: dict[str, list[str]] = {}
+    for name in layer_names(model)[:-1]:
+        groups.setdefault(block_of(name), []).append(name)
+    return list(groups.values())
 
 
 def layers_after(model, up_to: str | None) -> set[str]:

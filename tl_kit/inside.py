@@ -3,7 +3,10 @@
 
 Grad-CAM (Selvaraju et al., 2017) weights each feature map of a conv layer by the gradient of a
 class score with respect to it, averaged over the map, and keeps the positive part of the
-weighted sum: a coarse heatmap of where the evidence for that class lies.
+weighted sum: a coarse heatmap of where the evidence for that class lies. The class score is the
+logit, the class's output before the model's final softmax, as in the paper and keras.io's
+Grad-CAM example; not the probability, whose gradient vanishes when the softmax saturates (a
+confident prediction, p = 1.0 in float32, would give an all-zero map).
 
 Two traps are handled here rather than in the lesson:
 
@@ -69,6 +72,19 @@ class Split:
     def from_maps(self, maps):
         return _run(self.after, maps)
 
+    def scores(self, maps):
+        """The class scores from the maps: the logits where the model ends in a softmax (a Dense
+        layer's activation or a layer of its own), skipping only that softmax; else its output."""
+        *body, last = self.after or [None]
+        if isinstance(last, keras.layers.Softmax) or (isinstance(last, keras.layers.Activation)
+                                                      and last.activation is keras.activations.softmax):
+            return _run(body, maps)
+        if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
+            x = _run(body, maps)  # the Dense layer without its activation; the model stays as it is
+            logits = keras.ops.matmul(keras.ops.cast(x, last.kernel.dtype), last.kernel)
+            return logits if last.bias is None else logits + last.bias
+        return self.from_maps(maps)
+
 
 def split_at(model, layer_name: str) -> Split:
     """Cut `model` (flat or with nested sub-models) right after the layer called `layer_name`."""
@@ -125,6 +141,9 @@ def gradcam(model, image: np.ndarray, layer: str = "block5_conv3", class_index: 
     `class_index` None explains the predicted class. `prepare` turns the image batch into the
     model's input (e.g. `tl_kit.preprocess` for a VGG16 classifier that takes preprocessed
     pixels); None feeds it as float32.
+
+    The gradient is the class's logit's (`Split.scores`), not its probability's, which is ~0 for
+    a confident prediction; `probability` is the softmax's.
     """
     image = np.asarray(image)
     if image.ndim != 3:
@@ -146,7 +165,7 @@ def gradcam(model, image: np.ndarray, layer: str = "block5_conv3", class_index: 
     chosen = int(np.argmax(probs)) if class_index is None else int(class_index)
     if not 0 <= chosen < len(probs):
         raise ShapeError(f"class_index {class_index} is outside the model's {len(probs)} classes.")
-    grads = _gradient(lambda a: split.from_maps(a)[0, chosen], maps)
+    grads = _gradient(lambda a: split.scores(a)[0, chosen], maps)  # the logit: see the module's docstring
     weights = channel_weights(grads[0])
     coarse = np.maximum(np.tensordot(maps[0], weights, axes=([2], [0])), 0.0)
     top = float(coarse.max())

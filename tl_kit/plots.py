@@ -457,26 +457,32 @@ def plot_conv_view(view) -> plt.Figure:
     return fig
 
 
-def plot_network(model, trainable: set[str], title: str = "") -> plt.Figure:
+def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tuple[str, int]] = ()) -> plt.Figure:
     """The network as a row of boxes, one per layer, trainable orange and frozen blue-grey.
 
     A box's height is proportional to the layer's parameter count (linear, not log: block 5's
     conv layers really are 64 times block 1's second one, and the picture should say so); layers
     without parameters (pooling) are thin grey slivers. The biggest layer is labelled with its count.
+    `cut_away` ((name, parameters) of the base layers after the cut, as `TransferModel.cut_away`
+    lists them) are drawn as dashed outlines between the base and the head: gone, not frozen.
     """
     from .freezing import block_of, unit_layers
 
-    layers = unit_layers(model)
-    params = [int(sum(np.prod(w.shape) for w in layer.weights)) for layer in layers]
-    largest = max(params) or 1
+    layers = [(layer.name, int(sum(np.prod(w.shape) for w in layer.weights))) for layer in unit_layers(model)]
+    gone = {name for name, _ in cut_away}
+    layers = layers[:-1] + list(cut_away) + layers[-1:]  # the head last, after what was cut away
+    largest = max(count for _, count in layers) or 1
     fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(layers) + 2), 2.8))
     x, starts = 0.0, {}
-    for layer, count in zip(layers, params):
-        starts.setdefault(block_of(layer.name), x)
+    for name, count in layers:
+        starts.setdefault(block_of(name), x)
         height = max(2.2 * count / largest, 0.04)
         width = 0.8 if count else 0.25
-        color = "#f28e2b" if layer.name in trainable and count else ("#c9d3df" if count else "#e8e8e8")
-        ax.add_patch(plt.Rectangle((x, -1.1), width, height, color=color, ec="#555", lw=0.6))
+        if name in gone:
+            ax.add_patch(plt.Rectangle((x, -1.1), width, height, fill=False, ec="#999", lw=0.8, ls="--"))
+        else:
+            color = "#f28e2b" if name in trainable and count else ("#c9d3df" if count else "#e8e8e8")
+            ax.add_patch(plt.Rectangle((x, -1.1), width, height, color=color, ec="#555", lw=0.6))
         if count == largest:
             ax.text(x + width / 2, -1.1 + height + 0.05, f"{count / 1e6:.1f} M", ha="center", fontsize=7)
         x += width + 0.12
@@ -484,9 +490,13 @@ def plot_network(model, trainable: set[str], title: str = "") -> plt.Figure:
     ax.set_ylim(-1.45, 1.55)
     ax.axis("off")
     for group, start in starts.items():
-        ax.text(start, -1.4, group, fontsize=8)
-    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")],
-              labels=["trainable", "frozen"], loc="upper left", fontsize=8, ncols=2)
+        ax.text(start, -1.4, group, fontsize=8, color="#999" if any(block_of(n) == group for n in gone) else "black")
+    handles = [plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")]
+    labels = ["trainable", "frozen"]
+    if gone:
+        handles.append(plt.Rectangle((0, 0), 1, 1, fill=False, ec="#999", ls="--"))
+        labels.append("cut away (not in the model)")
+    ax.legend(handles=handles, labels=labels, loc="upper left", fontsize=8, ncols=3)
     ax.set_title(f"{title}{' · ' if title else ''}box height: the layer's parameters", fontsize=9)
     fig.tight_layout()
     return fig

@@ -42,7 +42,8 @@ class Interval:
 
     @property
     def sign(self) -> int:
-        """+1 (a is better), -1 (b is better) or 0 (no clear difference)."""
+        """+1 (a is better), -1 (b is better) or 0: no clear difference, or, when the seeds did not
+        vary (see `varied`), nothing to tell one by; reports must say which of the two it was."""
         return int(np.sign(self.mean)) if self.clear else 0
 
     @property
@@ -88,7 +89,12 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
 
 def unpaired_interval(a, b, confidence: float = 0.95) -> Interval:
     """mean(a) − mean(b) for two independent samples (values already in points), with Welch's
-    t-interval: for comparing what was measured on two data sets, whose seeds share nothing."""
+    t-interval: for comparing what was measured on two data sets, whose seeds share nothing.
+
+    Computed here rather than by scipy's ttest_ind, which warns of precision loss on a sample
+    whose seeds all agree (the fast profile's full label draws): such a sample adds no spread,
+    and when both do, the interval is the mean alone (not `varied`).
+    """
     from scipy import stats
 
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -97,25 +103,33 @@ def unpaired_interval(a, b, confidence: float = 0.95) -> Interval:
     mean, n = float(a.mean() - b.mean()), int(min(a.size, b.size))
     if n < 2:
         return Interval(mean, math.nan, math.nan, n)
-    result = stats.ttest_ind(a, b, equal_var=False)
-    ci = result.confidence_interval(confidence)
-    low, high = (mean, mean) if not np.isfinite(ci.low) else (float(ci.low), float(ci.high))
-    return Interval(mean, low, high, n)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    if va + vb == 0:
+        return Interval(mean, mean, mean, n)
+    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))  # Welch–Satterthwaite
+    half = float(stats.t.ppf(0.5 + confidence / 2, df) * math.sqrt(va + vb))
+    return Interval(mean, mean - half, mean + half, n)
 
 
 def gain_contrast_sentence(gain: str, name_a: str, gains_a, name_b: str, gains_b) -> str:
     """Was a gain (per-seed differences, in points) larger on data set a than on b? Said from the
     side where it was larger, with Welch's interval; "no clear difference" when it contains zero.
+    When the gains did not vary (or one data set has one seed) there is no interval to contain
+    zero or not: that is one measurement, and "no clear difference" would claim too much.
 
     >>> print(gain_contrast_sentence("the gain over raw pixels", "emoji", [12, 15, 13], "Fashion-MNIST", [3, 4, 2]))
     the gain over raw pixels was 10.3 points larger on emoji than on Fashion-MNIST (95% interval +7.2 to +13.5; the data sets' seeds are independent: 13.3 vs 3.0 points)
+    >>> print(gain_contrast_sentence("the gain", "emoji", [30, 30], "Fashion-MNIST", [5, 5]))
+    one measurement: cannot tell whether the gain differed between emoji (+30.0 points) and Fashion-MNIST (+5.0 points): +25.0 points (the same in both seeds: nothing varied between them)
     """
     interval = unpaired_interval(gains_a, gains_b)
+    if not interval.varied:
+        return (f"one measurement: cannot tell whether {gain} differed between {name_a} ({np.mean(gains_a):+.1f} "
+                f"points) and {name_b} ({np.mean(gains_b):+.1f} points): {interval}")
     if not interval.clear:
-        detail = str(interval) if interval.n < 2 or not interval.varied else \
-            f"{interval.mean:+.1f} points, 95% interval {interval.low:+.1f} to {interval.high:+.1f}"
         return (f"no clear difference in {gain} between {name_a} ({np.mean(gains_a):+.1f} points) and {name_b} "
-                f"({np.mean(gains_b):+.1f} points): {detail}")
+                f"({np.mean(gains_b):+.1f} points): {interval.mean:+.1f} points, 95% interval {interval.low:+.1f} "
+                f"to {interval.high:+.1f}")
     if interval.mean < 0:
         return gain_contrast_sentence(gain, name_b, gains_b, name_a, gains_a)
     return (f"{gain} was {interval.mean:.1f} points larger on {name_a} than on {name_b} (95% interval "
@@ -124,7 +138,9 @@ def gain_contrast_sentence(gain: str, name_a: str, gains_a, name_b: str, gains_b
 
 
 def difference_sentence(name_a: str, a, name_b: str, b) -> str:
-    """One sentence on a − b: who beat whom, by how much, with the interval; or no clear difference."""
+    """One sentence on a − b: who beat whom, by how much, with the interval; or no clear difference.
+    One seed, or seeds that all gave the same difference, are one measurement: said as such, never
+    as "no clear difference", which only an interval that varied and contains zero can support."""
     interval = paired_interval(a, b)
     scores = f"{np.mean(a):.1%} vs {np.mean(b):.1%}"
     details = f"(95% interval {interval.low:+.1f} to {interval.high:+.1f}, {interval.n} paired seeds; {scores})"
@@ -146,10 +162,18 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     """What the comparison on one data set says about transfer, from pretrained − baseline intervals.
 
     `intervals` maps each baseline's name to the interval of (pretrained − that baseline).
+    Only intervals whose seeds varied can support a verdict. One that did not vary (every seed
+    drew the same labels) or has one seed is one measurement: its sign 0 does not mean "no clear
+    difference" but "cannot tell", so it is named apart with its number and left out of the
+    verdict. When every interval varied, the wording is the classic one.
     """
-    won = [name for name, i in intervals.items() if i.sign > 0]
-    lost = [name for name, i in intervals.items() if i.sign < 0]
-    tied = [name for name, i in intervals.items() if i.sign == 0]
+    varied = {name: i for name, i in intervals.items() if i.varied}
+    unvaried = {name: i for name, i in intervals.items() if not i.varied}
+    if unvaried and not varied:
+        return f"On {dataset}, one measurement: cannot tell whether transfer paid ({_one_measurement(unvaried)})."
+    won = [name for name, i in varied.items() if i.sign > 0]
+    lost = [name for name, i in varied.items() if i.sign < 0]
+    tied = [name for name, i in varied.items() if i.sign == 0]
     parts = []
     if won:
         parts.append(f"pretrained features beat {_join(won)}")
@@ -158,7 +182,7 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     if tied:
         parts.append(f"no clear difference from {_join(tied)}")
     if won and not lost and not tied:
-        verdict = "transfer paid against every baseline"
+        verdict = "transfer paid against every baseline" + (" whose seeds varied" if unvaried else "")
     elif lost and not won:
         verdict = "transfer did not pay: a baseline did better"
     elif won and lost:
@@ -166,8 +190,23 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     elif won:
         verdict = "transfer paid against some baselines, with no clear difference from the others"
     else:
-        verdict = "transfer made no clear difference"
-    return f"On {dataset}, {verdict} ({'; '.join(parts)})."
+        verdict = "transfer made no clear difference" + (" where the seeds varied" if unvaried else "")
+    sentence = f"On {dataset}, {verdict} ({'; '.join(parts)})"
+    if unvaried:
+        each = " each" if len(unvaried) > 1 else ""
+        sentence += (f"; one measurement{each} against {_join(list(unvaried))}: cannot tell "
+                     f"({_one_measurement(unvaried)})")
+    return sentence + "."
+
+
+def _one_measurement(intervals: dict[str, Interval]) -> str:
+    """'pretrained features +30.0 points against random features, <why there is no interval>',
+    baselines that share the reason joined, so the number is given without a claim."""
+    groups: dict[str, list[str]] = {}
+    for name, i in intervals.items():
+        why = "on one seed: no interval" if i.n < 2 else "the same in every seed: nothing random varied between them"
+        groups.setdefault(why, []).append(f"{i.mean:+.1f} points against {name}")
+    return "; ".join(f"pretrained features {_join(figures)}, {why}" for why, figures in groups.items())
 
 
 def _join(names: list[str]) -> str:

@@ -3,11 +3,17 @@
 Lesson 03's vocabulary is this class's API, in the spirit of fastai's `freeze_to`/`unfreeze`:
 
     tm = TransferModel(base, head)                  # starts as feature extraction: the base frozen
-    tm.freeze_to("block4_pool", learning_rate=1e-5) # blocks 1–4 frozen: block 5 and the head train
-    tm.use_preset(FINE_TUNE_BLOCKS_4_5)             # or a named preset
+    tm = TransferModel(base, head, cut="block4_pool")   # or: the head reads block 4, block 5 is cut away
+    tm.freeze_to("block3_pool", learning_rate=1e-5) # blocks 1–3 frozen: block 4 and the head train
+    tm.use_preset(FINE_TUNE_LAST_BLOCK)             # or a named preset, relative to the cut
     tm.unfreeze()                                   # everything trains
     result = tm.fit(train, val, epochs=5, batch_size=32)   # a tl_kit.training.Result
     tm.score(*test); tm.save("best.keras"); TransferModel.load("best.keras")
+    tm.snapshot("phase 1"); ...; tm.restore("phase 1")     # named states to start sections from
+
+**Where to cut.** The head reads the layer `cut` (default: the base's last layer); the layers
+after it are not part of the model at all, and `cut_away` lists them. Which cut transfers
+best depends on the weights and the data (`tl_kit.cuts.choose_cut` measures it on validation).
 
 Why one object: in Keras a change to `layer.trainable` takes effect only when the model is
 compiled again (on TensorFlow an unfrozen layer silently stays frozen; on JAX `fit` fails about
@@ -43,7 +49,7 @@ from typing import Iterable
 import keras
 import numpy as np
 
-from .errors import StaleCompileError, TrainingError
+from .errors import FreezeError, StaleCompileError, TrainingError
 from .features import FeatureCache, extract_features
 from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, frozen_prefix, get_preset, layer_names,
                        layers_after, plan, summarize, unit_layers)
@@ -102,7 +108,9 @@ class TransferModel:
     Args:
         base: the pretrained base, e.g. `load_vgg16(...)[0]`; its layers keep their names, so
             `freeze_to("block4_pool")` can address them.
-        head: the new classifier, built on the base's output shape with name="head".
+        head: the new classifier, built on the cut layer's output shape with name="head".
+        cut: the base layer the head reads (default: the base's last layer). Layers after it
+            are left out of the model (`cut_away`), e.g. cut="block4_pool" drops block 5.
         learning_rate: the starting learning rate (the head alone trains at first).
         head_multiplier: the head trains at `learning_rate × head_multiplier`, the base at
             `learning_rate` (e.g. 10: a new head learns faster than the pretrained layers move).
@@ -112,14 +120,28 @@ class TransferModel:
     `summary()` or anything else Keras offers.
     """
 
-    def __init__(self, base=None, head=None, *, learning_rate: float = 1e-3, name: str = "vgg16_classifier",
-                 model=None, head_multiplier: float = 1.0):
+    def __init__(self, base=None, head=None, *, cut: str | None = None, learning_rate: float = 1e-3,
+                 name: str = "vgg16_classifier", model=None, head_multiplier: float = 1.0):
         self.head_multiplier = _check_multiplier(head_multiplier)
         self._fit_models: dict[tuple, tuple] = {}  # compiled models that fit reuses: see _fit_model
+        self._snapshots: dict[str, list[np.ndarray]] = {}
+        #: (name, parameters) of the base layers after the cut, which the model leaves out
+        self.cut_away: list[tuple[str, int]] = []
         if model is None:
             if base is None or head is None:
                 raise TrainingError("TransferModel needs a base and a head: TransferModel(base, head).")
-            model = keras.Model(base.input, head(base.output), name=name)
+            names = layer_names(base)
+            cut = cut or names[-1]
+            if cut not in names:
+                raise FreezeError(f"Cannot cut the base at {cut!r}: it has no such layer. Its layers: {', '.join(names)}.")
+            expected = tuple(base.get_layer(cut).output.shape[1:])
+            if tuple(head.input.shape[1:]) != expected:
+                raise TrainingError(f"The head reads inputs of shape {tuple(head.input.shape[1:])}, but the base cut at "
+                                    f"{cut} gives {expected}: build the head on features from {cut}, e.g. "
+                                    f"build_head(extract_features(base, x, {cut!r}).shape[1:], ...).")
+            self.cut_away = [(n, int(sum(np.prod(w.shape) for w in base.get_layer(n).weights)))
+                             for n in names[names.index(cut) + 1:]]
+            model = keras.Model(base.input, head(base.get_layer(cut).output), name=name)
             self.model = model
             self.use_preset(FEATURE_EXTRACTION, learning_rate=learning_rate)
         else:  # an existing model whose flags are already set (see `load`)
@@ -138,8 +160,9 @@ class TransferModel:
 
     def use_preset(self, preset: Preset | str, learning_rate: float | None = None,
                    head_multiplier: float | None = None) -> FreezeSummary:
-        """Freeze as a preset says (a Preset, or its id such as "fine_tune_block5")."""
-        return self.train_only(layers_after(self.model, get_preset(preset).up_to), learning_rate, head_multiplier)
+        """Freeze as a preset says (a Preset, or its id such as "fine_tune_last_block")."""
+        return self.train_only(layers_after(self.model, get_preset(preset).up_to(self.model)), learning_rate,
+                               head_multiplier)
 
     def train_only(self, layers: Iterable[str], learning_rate: float | None = None,
                    head_multiplier: float | None = None) -> FreezeSummary:
@@ -193,10 +216,15 @@ class TransferModel:
         """The preset the current flags match, if any."""
         weighted = {n for n in self.trainable_layers if self.model.get_layer(n).weights}
         for preset in PRESETS.values():
-            chosen = layers_after(self.model, preset.up_to)
+            chosen = layers_after(self.model, preset.up_to(self.model))
             if {n for n in chosen if self.model.get_layer(n).weights} == weighted:
                 return preset
         return None
+
+    @property
+    def cut(self) -> str:
+        """The base layer the head reads: where the base was cut."""
+        return layer_names(self.model)[-2]
 
     @property
     def frozen_prefix(self) -> str | None:
@@ -204,12 +232,35 @@ class TransferModel:
         return frozen_prefix(self.model)
 
     def describe(self) -> str:
-        """The freezing in words: the preset's label, or the trainable layers."""
+        """The freezing in words, with the cut: the preset's label, or the trainable layers."""
         preset = self.preset
         if preset is not None:
-            return preset.label
+            return f"{preset.label} (cut at {self.cut})"
         names = self.trainable_layers
-        return f"custom: {names[0]} … {names[-1]} train" if len(names) > 1 else f"custom: {names[0]} trains"
+        return (f"custom: {names[0]} … {names[-1]} train" if len(names) > 1 else f"custom: {names[0]} trains") + \
+            f" (cut at {self.cut})"
+
+    # -- named states ---------------------------------------------------------------------------------
+    def snapshot(self, name: str) -> None:
+        """Keep a copy of every weight under `name`, for `restore(name)` to go back to.
+
+        A lesson's sections each start from a named state ("phase 1", "seed 2") rather than
+        from whatever the section before left behind.
+        """
+        self._snapshots[name] = [np.copy(w) for w in self.model.get_weights()]
+
+    def restore(self, name: str) -> None:
+        """Set every weight back to the snapshot `name`; the freezing and learning rate stay as they are."""
+        if name not in self._snapshots:
+            known = ", ".join(map(repr, self._snapshots)) or "none yet"
+            raise TrainingError(f"No snapshot named {name!r}; this model's snapshots: {known}. Take one with "
+                                f"snapshot({name!r}) first.")
+        self.model.set_weights(self._snapshots[name])
+
+    @property
+    def snapshots(self) -> list[str]:
+        """The names of the snapshots taken, oldest first."""
+        return list(self._snapshots)
 
     # -- training and scoring ---------------------------------------------------------------------
     def fit(self, train: tuple, val: tuple, test: tuple | None = None, *, epochs: int, batch_size: int,

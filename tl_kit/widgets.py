@@ -113,7 +113,9 @@ class ConvExplorer(widgets.VBox):
 
 class FreezeWidget(widgets.VBox):
     """Choose which layers of a `TransferModel` train: per-layer and per-block checkboxes (ticked =
-    trainable) and the presets of `tl_kit.freezing.PRESETS`. Trainable and frozen parameters, the
+    trainable) and the presets of `tl_kit.freezing.PRESETS` (relative to the cut: "the last block"
+    is the last block kept). Blocks the model was cut before are shown as gone, not as frozen:
+    no box to tick, and a hollow outline in the picture. Trainable and frozen parameters, the
     relative cost of a training step and a picture of the network update as you choose; **Apply**
     calls `transfer_model.train_only(...)`, which sets the flags and recompiles. Controls are
     attributes (`preset`, `layer_boxes`, `block_boxes`, `learning_rate`, `apply_button`);
@@ -155,6 +157,14 @@ class FreezeWidget(widgets.VBox):
         for g, members in groups.items():
             column = ([self.block_boxes[g]] if g in self.block_boxes else []) + [self.layer_boxes[n] for n in members]
             columns.append(widgets.VBox([widgets.HTML(f"<b>{g}</b>")] + column))
+        self.cut_away = list(getattr(transfer_model, "cut_away", []))
+        gone: dict[str, list[str]] = {}
+        for n, _ in self.cut_away:
+            gone.setdefault(block_of(n), []).append(n)
+        for g, members in gone.items():  # after the head's column would be confusing: before it, in order
+            columns.insert(len(columns) - 1, widgets.VBox(
+                [widgets.HTML(f"<b style='color:#999'>{g}: cut away</b>")]
+                + [widgets.HTML(f"<s style='color:#999'>{n}</s>", layout=widgets.Layout(width="230px")) for n in members]))
         super().__init__([self.preset, widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap")),
                           self.summary, self.picture, widgets.HBox([self.learning_rate, self.apply_button]),
                           self.status])
@@ -195,7 +205,7 @@ class FreezeWidget(widgets.VBox):
     def _on_preset(self, change) -> None:
         if self._syncing or change["new"] == "custom":
             return
-        self._set_boxes(layers_after(self.model, PRESETS[change["new"]].up_to))
+        self._set_boxes(layers_after(self.model, PRESETS[change["new"]].up_to(self.model)))
         self.update()
 
     def _on_layer(self, change) -> None:
@@ -218,7 +228,8 @@ class FreezeWidget(widgets.VBox):
 
     def _mark_custom(self) -> None:
         chosen = self._weighted(self.selection())
-        matching = [p.id for p in PRESETS.values() if self._weighted(layers_after(self.model, p.up_to)) == chosen]
+        matching = [p.id for p in PRESETS.values()
+                    if self._weighted(layers_after(self.model, p.up_to(self.model))) == chosen]
         self._syncing = True
         self.preset.value = matching[0] if matching else "custom"
         self._syncing = False
@@ -237,7 +248,7 @@ class FreezeWidget(widgets.VBox):
                               + (" · <i>not applied yet</i>" if pending else " · <i>applied</i>"))
         self.picture.clear_output(wait=True)
         with self.picture:
-            fig = plot_network(self.model, self.selection(), "orange: trains · blue-grey: frozen")
+            fig = plot_network(self.model, self.selection(), "orange: trains · blue-grey: frozen", self.cut_away)
             display(fig)
             plt.close(fig)
 

@@ -1,0 +1,134 @@
+"""Where to cut a pretrained base: measure how well each block's features transfer, choose on validation.
+
+The layers near the top of a network specialise to the task it was trained on (Yosinski,
+Clune, Bengio & Lipson, "How transferable are features in deep neural networks?", NeurIPS
+2014): the deeper the layer, the more its features depend on how close that task is to yours.
+So which layer a new head should read is not a constant. With VGG16's ImageNet weights on
+photos, block 5 often wins; with the kit's offline weights (trained further for edge detection)
+on small emoji, block 4 did. The kit measures it every time, for the weights and the data in
+use, with the cheapest fair ruler there is: a linear probe on each block's features (averaged
+per map), its regularisation chosen on validation, and the block chosen on validation too.
+The test set is not looked at.
+
+    >>> choice = choose_cut(base, dataset, random_base)       # doctest: +SKIP
+    >>> choice.chosen, choice.sentence()                        # doctest: +SKIP
+    ('block4_pool', 'Cut after block4_pool: ...')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import Dataset
+from .errors import OptionError
+from .experiments import BLOCKS, block_features
+from .probe import ProbeResult, balanced_score, linear_probe
+
+
+@dataclass
+class CutChoice:
+    """Each candidate cut's linear probe (validation scores), and the cut chosen on validation.
+
+    `probes` and `random_probes` map a block's output layer (e.g. "block4_pool") to its
+    `ProbeResult`; the random ones (a VGG16 with random weights, the control) are None when no
+    random base was given. `features` holds the pretrained features the probes read, so the
+    chosen probe can be scored on test once every choice is made (`probe_test_score`).
+    """
+
+    dataset: str
+    weights: str
+    probes: dict[str, ProbeResult]
+    random_probes: dict[str, ProbeResult] | None = None
+    features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    labels: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def chosen(self) -> str:
+        """The block with the best validation score (ties: the earlier, cheaper cut)."""
+        return max(self.probes, key=lambda b: (self.probes[b].val_score, -list(self.probes).index(b)))
+
+    @property
+    def top(self) -> str:
+        """The deepest candidate: where a base is cut by default."""
+        return list(self.probes)[-1]
+
+    def val_scores(self, random: bool = False) -> dict[str, float]:
+        """Block → balanced validation accuracy of its probe (of the random base's, with `random`)."""
+        probes = self.random_probes if random else self.probes
+        if probes is None:
+            raise OptionError("No random base was probed: choose_cut(base, dataset, random_base) probes one.")
+        return {b: p.val_score for b, p in probes.items()}
+
+    def probe_test_score(self, block: str | None = None) -> float:
+        """The balanced test accuracy of the probe on `block` (default: the chosen one).
+
+        Call it after every choice is made: it is the reference a fine-tuned model is compared
+        with, not a way to choose.
+        """
+        block = block or self.chosen
+        return balanced_score(self.probes[block].model, self.features["test"][block], self.labels["test"])
+
+    def sentence(self) -> str:
+        """The choice and its reason in words, computed from the validation scores."""
+        scores = self.val_scores()
+        best, top = self.chosen, self.top
+        text = f"Cut after {best}: its features scored best on validation ({scores[best]:.1%} balanced accuracy"
+        if best != top:
+            text += (f", against {scores[top]:.1%} for {top}, the top of the base). The blocks above it are more "
+                     f"specialised to what the {self.weights} weights were trained for than useful here")
+        else:
+            text += "), at the top of the base: its most specialised features transfer best here"
+        if self.random_probes is not None:
+            random = self.val_scores(random=True)
+            text += (f"; a random VGG16 reached {max(random.values()):.1%} at its best block "
+                     f"({max(random, key=random.get)})")
+        return text + "."
+
+    def plot(self, title: str | None = None):
+        """The transferability curve: validation score by depth, pretrained and (if probed) random."""
+        from .plots import plot_by_layer
+
+        curves = {f"{self.weights} weights": self.val_scores()}
+        if self.random_probes is not None:
+            curves["random weights"] = self.val_scores(random=True)
+        classes = len(np.unique(self.labels["val"]))
+        return plot_by_layer(curves, title or f"How well each block transfers ({self.dataset}; linear probe)",
+                             ylabel="balanced validation accuracy", chance=1 / classes)
+
+    def to_json(self) -> dict:
+        """The choice and every validation score, for a run folder or benchmarks/results.json."""
+        out = {"chosen": self.chosen, "val": {b: round(s, 4) for b, s in self.val_scores().items()}}
+        if self.random_probes is not None:
+            out["random_val"] = {b: round(s, 4) for b, s in self.val_scores(random=True).items()}
+        return out
+
+
+def choose_cut(base, dataset: Dataset, random_base=None, candidates: tuple[str, ...] = BLOCKS,
+               weights: str = "pretrained") -> CutChoice:
+    """Probe each candidate cut of `base` on `dataset` and choose the best on validation.
+
+    Args:
+        base: the pretrained base (e.g. `load_vgg16("auto")[0]`); its features are cached, so
+            lesson 02's probes and this choice share one pass over the images.
+        dataset: the data to transfer to; its training split trains each probe, its validation
+            split scores it. The test split is only read for `probe_test_score`.
+        random_base: optionally the same architecture with random weights, probed the same way:
+            the control that shows what pretraining adds at each depth.
+        candidates: the layers a head may read (default: the output of each of VGG16's blocks).
+        weights: what to call the pretrained weights in sentences and figures (e.g. `weights.short_name`).
+    """
+    unknown = [c for c in candidates if c not in BLOCKS]
+    if unknown or not candidates:
+        raise OptionError(f"Candidate cuts must be among {', '.join(BLOCKS)}; got {list(candidates)}.")
+    labels = {s: dataset.split(s)[1] for s in ("train", "val", "test")}
+
+    def probe_all(model) -> tuple[dict[str, ProbeResult], dict]:
+        feats = block_features(model, dataset)
+        return ({b: linear_probe(feats["train"][b], labels["train"], feats["val"][b], labels["val"])
+                 for b in candidates}, feats)
+
+    probes, features = probe_all(base)
+    random_probes = probe_all(random_base)[0] if random_base is not None else None
+    return CutChoice(dataset.name, weights, probes, random_probes, features, labels)
