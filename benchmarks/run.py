@@ -132,13 +132,14 @@ def prefix_speedups(profile, epochs: int = 3) -> dict:
     return out
 
 
-def run_notebook(path: Path, profile: str, runs: Path) -> float:
-    """Execute a notebook top to bottom with nbclient, its run folders under `runs`; return wall seconds."""
+def run_notebook(path: Path, profile: str, runs: Path, cache: Path) -> float:
+    """Execute a notebook top to bottom with nbclient, its run folders under `runs` and its feature
+    cache in `cache` (an empty folder: the time a first run takes); return wall seconds."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    env = {"TL_KIT_PROFILE": profile, "TL_KIT_RUNS": str(runs)}
+    env = {"TL_KIT_PROFILE": profile, "TL_KIT_RUNS": str(runs), "TL_KIT_CACHE": str(cache)}
     before = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -154,7 +155,7 @@ def run_notebook(path: Path, profile: str, runs: Path) -> float:
 def lesson_reports(runs: Path) -> dict[str, dict]:
     """The newest report.json of lesson 02 and of lesson 03 in a runs folder (what the lessons saved)."""
     found = {}
-    for key, pattern in (("lesson02", "*-lesson02/report.json"), ("lesson03", "*-fine-tune-block5/report.json")):
+    for key, pattern in (("lesson02", "*-lesson02/report.json"), ("lesson03", "*-lesson03/report.json")):
         reports = sorted(runs.glob(pattern))
         if reports:
             found[key] = json.loads(reports[-1].read_text())
@@ -163,7 +164,7 @@ def lesson_reports(runs: Path) -> dict[str, dict]:
 
 def experiment_results(reports: dict[str, dict]) -> dict:
     """The fair-comparison numbers of lessons 02 and 03, each difference as [low, mean, high] points."""
-    from tl_kit import FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, paired_interval
+    from tl_kit import paired_interval
 
     out: dict = {}
     if "lesson02" in reports:
@@ -185,11 +186,20 @@ def experiment_results(reports: dict[str, dict]) -> dict:
     if "lesson03" in reports:
         r = reports["lesson03"]
         rows = r["strategies"]["rows"]
-        out["finetune_vs_extraction_points"] = paired_interval(rows[FINE_TUNE_LAST_BLOCK.label]["test"],
-                                                               rows[FEATURE_EXTRACTION.label]["test"]).as_list()
+        cut = r["cut"]
+        tuned = next(n for n in rows if n.startswith("fine-tune") and n.endswith(f"cut at {cut}"))
+        out["finetune_vs_extraction_points"] = paired_interval(rows[tuned]["test"],
+                                                               rows[f"feature extraction, cut at {cut}"]["test"]).as_list()
         out["strategy_budget_equal"] = r["strategies"]["budget_equal"]
         out["lesson03_strategies"] = rows
         out["lesson03_augmentation"] = r.get("augmentation")
+        out["lesson03_cut"] = cut
+        out["lesson03_cut_choice"] = r["cut_choice"]
+        out["lesson03_learning_rate"] = r["learning_rate"]
+        out["lesson03_best_strategy"] = r["best_strategy"]
+        out["lesson03_best_test"] = r["best_test"]
+        out["lesson03_probe_test"] = r["probe_test"]
+        out["lesson03_best_minus_probe_points"] = r["best_minus_probe_points"]
         out.setdefault("cpu_seeds", {})["lesson03"] = r["strategy_seeds"]
     return out
 
@@ -435,15 +445,19 @@ def run_lessons(profiles: list[str], notebooks: list[str] | None = None) -> dict
             for lesson in LESSONS:
                 if notebooks and lesson.notebook not in notebooks:
                     continue
-                print(f"notebook {lesson.notebook} in the {profile} profile …", flush=True)
-                seconds[lesson.notebook] = run_notebook(ROOT / "notebooks" / lesson.notebook, profile, Path(runs))
+                print(f"notebook {lesson.notebook} in the {profile} profile, empty cache …", flush=True)
+                with tempfile.TemporaryDirectory() as cache:
+                    seconds[lesson.notebook] = run_notebook(ROOT / "notebooks" / lesson.notebook, profile, Path(runs),
+                                                            Path(cache))
             found = experiment_results(lesson_reports(Path(runs))) if profile == "cpu" else {}
         if size:  # a measurement at another resolution: kept apart, the lessons' own times stay as they are
             res.pop(key)
             res.setdefault("at_image_size", {})[f"{profile} {size} px"] = {"lesson_seconds": seconds, **found}
             continue
         res.update(found)
-        record_times(profile, seconds, measure_vgg16_speed(PROFILES[profile].image_size))
+        speed = measure_vgg16_speed(PROFILES[profile].image_size)
+        record_times(profile, seconds, speed)
+        res[f"{profile}_vgg16_images_per_s"] = {"image_size": PROFILES[profile].image_size, "images_per_s": speed}
         if profile == "fast" and not notebooks:
             res["fast_suite_seconds"] = sum(seconds.values())
     return res
@@ -544,9 +558,21 @@ def render(res: dict) -> str:
     for key, points in res.get("gain_difference_emoji_minus_fashion_points", {}).items():
         rows.append(f"| lesson 02: gain over {names[key]} on emoji − the same gain on Fashion-MNIST (Welch) | "
                     f"{interval(points)} | report |")
+    if "cpu_vgg16_images_per_s" in res:
+        v = res["cpu_vgg16_images_per_s"]
+        rows.append(f"| VGG16 forward at {v['image_size']} px when the cpu lessons were timed | "
+                    f"{v['images_per_s']:.0f} images/s | |")
+    if "lesson03_cut" in res:
+        rows.append(f"| lesson 03 (cpu): the cut chosen on validation | {res['lesson03_cut']} (validation "
+                    + ", ".join(f"{b}: {v:.1%}" for b, v in res["lesson03_cut_choice"]["val"].items())
+                    + f"); learning rate {res['lesson03_learning_rate']:g} | |")
+        rows.append(f"| lesson 03 (cpu, {seeds.get('lesson03')} seeds): the best strategy on validation | "
+                    f"{res['lesson03_best_strategy']}: balanced test {res['lesson03_best_test']:.1%} | |")
+        rows.append(f"| lesson 03: best strategy − the linear probe on the same cut ({res['lesson03_probe_test']:.1%}) | "
+                    f"{interval(res['lesson03_best_minus_probe_points'])} | report |")
     if "finetune_vs_extraction_points" in res:
-        rows.append(f"| lesson 03 (cpu, {seeds.get('lesson03')} seeds): fine-tune block 5 − feature extraction | "
-                    f"{interval(res['finetune_vs_extraction_points'])} | report |")
+        rows.append(f"| lesson 03 (cpu, {seeds.get('lesson03')} seeds): fine-tune the last block − feature extraction, "
+                    f"both at the chosen cut | {interval(res['finetune_vs_extraction_points'])} | report |")
     for name, row in res.get("lesson03_strategies", {}).items():
         rows.append(f"| lesson 03 (cpu): {name} | balanced test {np.mean(row['test']):.1%}, "
                     f"{np.median(row['seconds_per_epoch']):.2f} s/epoch, {min(row['epochs'])}–{max(row['epochs'])} "

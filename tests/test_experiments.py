@@ -60,6 +60,17 @@ def fake(name, test, epochs=10, max_epochs=15, seconds=1.0, train=0.9, val=0.6):
                   train_accuracy=train, max_epochs=max_epochs)
 
 
+def test_the_best_strategy_is_chosen_on_validation_among_the_candidates_only():
+    runs = {"feature extraction": [fake("fe", 0.50, val=v) for v in (0.60, 0.62)],
+            "fine-tune": [fake("ft", 0.40, val=v) for v in (0.65, 0.66)],
+            "random VGG16 (control)": [fake("rnd", 0.70, val=v) for v in (0.90, 0.91)]}
+    table = StrategyTable(runs)
+    assert table.best() == "random VGG16 (control)"  # every row
+    assert table.best(["feature extraction", "fine-tune"]) == "fine-tune"  # by validation, though its test is lower
+    line = table.sentences("feature extraction", candidates=["feature extraction", "fine-tune"])[-3]
+    assert line.startswith("Chosen on validation, the best strategy is fine-tune (validation 65.5%)")
+
+
 def test_strategy_table_sentences_budget_and_json():
     runs = {"feature extraction": [fake("fe", t, seconds=0.1) for t in (0.50, 0.52, 0.51)],
             "fine-tune block 5": [fake("ft5", t, seconds=1.0) for t in (0.55, 0.58, 0.56)],
@@ -80,6 +91,9 @@ def test_strategy_table_sentences_budget_and_json():
     assert labels == ["fine-tune block 5", "train everything"]
     with pytest.raises(OptionError, match="'feature extractoin' is not a row of this table"):
         table.sentences(reference="feature extractoin")
+    assert table.best() == "feature extraction"  # every validation score is 0.6: the first row among equals
+    with pytest.raises(OptionError, match="not a row"):
+        table.best(["a control"])
     centres = [line.get_xdata()[0] for line in fig.axes[1].lines if line.get_marker() == "o"]
     assert centres == pytest.approx([5.33, 0.67], abs=0.01)  # the paired means the sentences state
 

@@ -27,15 +27,15 @@ EXERCISES01 = ["conv2d_single", "conv_params", "max_pool", "output_size", "softm
 def test_each_exercise_becomes_an_answer_cell_a_locked_checker_and_its_fallback():
     nb, ids = nbgrader_source(ROOT / "notebooks" / "03_fine_tuning.ipynb")
     graded = {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"] if "nbgrader" in c["metadata"]}
-    assert ids == ["ft5_params"]
-    answer, checker, fallback = (graded[k] for k in ("ft5_params-answer", "ft5_params", "ft5_params-fallback"))
+    assert ids == ["ft_params"]
+    answer, checker, fallback = (graded[k] for k in ("ft_params-answer", "ft_params", "ft_params-fallback"))
     assert answer["metadata"]["nbgrader"]["solution"] and not answer["metadata"]["nbgrader"]["locked"]
-    assert checker["metadata"]["nbgrader"] == {"grade_id": "ft5_params", "solution": False, "grade": True,
+    assert checker["metadata"]["nbgrader"] == {"grade_id": "ft_params", "solution": False, "grade": True,
                                                "locked": True, "schema_version": 3, "points": 1}
     assert "".join(checker["source"]).startswith("checks.check_number(")
-    assert "".join(fallback["source"]).startswith("if block5 is ... or ft5_params is ...:")
+    assert "".join(fallback["source"]).startswith("if block_params is ... or ft_params is ...:")
     text = "".join(answer["source"])  # the answer key: the lesson's answer, delimited for nbgrader
-    assert "### BEGIN SOLUTION\nblock5 = 3 * (3 * 3 * 512 * 512 + 512)" in text and "ft5_params = ..." in text
+    assert "### BEGIN SOLUTION\nblock_params = sum(h * w * c_in * c_out + c_out" in text and "ft_params = ..." in text
 
 
 def test_split_exercise_needs_a_checker():

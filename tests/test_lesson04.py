@@ -71,5 +71,8 @@ def test_lesson_04_runs_on_a_teachers_folder_and_leaves_model_and_report(messy_f
     with pytest.warns(DataWarning):  # the planted broken files are skipped, as in the lesson
         data = load_dataset(report["data"], profile=PROFILES[report["profile"]], seed=report["seed"])
     model = TransferModel.load(run / "model.keras")
-    assert model.score(data.x_test, data.y_test, cache=None) == pytest.approx(report["test_accuracy"], abs=1e-9)
-    assert report["test_accuracy"] == pytest.approx(float(np.mean(model.predict(data.x_test).argmax(1) == data.y_test)))
+    assert model.score(data.x_test, data.y_test, cache=None, balanced=True) == pytest.approx(report["test_accuracy"],
+                                                                                           abs=1e-9)
+    recalls = [np.mean(model.predict(data.x_test).argmax(1)[data.y_test == c] == c) for c in np.unique(data.y_test)]
+    assert report["balanced"] and report["test_accuracy"] == pytest.approx(float(np.mean(recalls)))  # balanced accuracy
+    assert report["cut"] == model.cut and report["cut_choice"]["chosen"] == model.cut and report["cut_reason"]

@@ -61,6 +61,20 @@ def test_the_network_diagram_draws_each_layer_as_tall_as_its_parameter_count():
     assert colours["block5_conv3"] == colours["head"] != colours["block5_conv2"]
 
 
+def test_the_network_diagram_draws_blocks_cut_away_as_dashed_outlines_between_base_and_head():
+    from tl_kit import TransferModel, build_head, load_vgg16
+    from tl_kit.plots import plot_network
+
+    base, _ = load_vgg16(None, input_shape=(32, 32, 3), verbose=False)
+    tm = TransferModel(base, build_head((2, 2, 512), 10, name="head"), cut="block4_pool")
+    fig = plot_network(tm.model, {"head"}, cut_away=tm.cut_away)
+    boxes = fig.axes[0].patches
+    hollow = [box for box in boxes if not box.get_fill()]
+    assert len(hollow) == len(tm.cut_away) == 4 and all(box.get_linestyle() == "--" for box in hollow)
+    assert boxes[-1].get_fill() and boxes[-5] is hollow[0]  # cut away after block 4, the head drawn last
+    assert "cut away (not in the model)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
 def _factories():
     """One small call of every figure a lesson shows (the widgets' own drawings aside)."""
     from tl_kit import plots

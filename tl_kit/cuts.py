@@ -27,6 +27,17 @@ from .experiments import BLOCKS, block_features
 from .probe import ProbeResult, balanced_score, linear_probe
 
 
+def _score(x: float) -> float:
+    """A score for comparing: balanced accuracy is a mean of recalls, so one score reached through different
+    recalls can differ in its last bits (0.6799999999999999 and 0.68); those are ties."""
+    return round(x, 9)
+
+
+def _best(scores: dict[str, float]) -> str:
+    """The block with the best score; on a tie, the earlier (cheaper) one."""
+    return max(scores, key=lambda b: (_score(scores[b]), -list(scores).index(b)))
+
+
 @dataclass
 class CutChoice:
     """Each candidate cut's linear probe (validation scores), and the cut chosen on validation.
@@ -47,7 +58,7 @@ class CutChoice:
     @property
     def chosen(self) -> str:
         """The block with the best validation score (ties: the earlier, cheaper cut)."""
-        return max(self.probes, key=lambda b: (self.probes[b].val_score, -list(self.probes).index(b)))
+        return _best(self.val_scores())
 
     @property
     def top(self) -> str:
@@ -75,7 +86,9 @@ class CutChoice:
         scores = self.val_scores()
         best, top = self.chosen, self.top
         text = f"Cut after {best}: its features scored best on validation ({scores[best]:.1%} balanced accuracy"
-        if best != top:
+        if best != top and _score(scores[best]) == _score(scores[top]):
+            text += f", tied with {top}, the top of the base: the earlier, cheaper cut is kept)"
+        elif best != top:
             text += (f", against {scores[top]:.1%} for {top}, the top of the base). The blocks above it are more "
                      f"specialised to what the {self.weights} weights were trained for than useful here")
         else:
@@ -83,7 +96,7 @@ class CutChoice:
         if self.random_probes is not None:
             random = self.val_scores(random=True)
             text += (f"; a random VGG16 reached {max(random.values()):.1%} at its best block "
-                     f"({max(random, key=random.get)})")
+                     f"({_best(random)})")
         return text + "."
 
     def plot(self, title: str | None = None):
@@ -99,7 +112,7 @@ class CutChoice:
 
     def to_json(self) -> dict:
         """The choice and every validation score, for a run folder or benchmarks/results.json."""
-        out = {"chosen": self.chosen, "val": {b: round(s, 4) for b, s in self.val_scores().items()}}
+        out = {"chosen": self.chosen, "top": self.top, "val": {b: round(s, 4) for b, s in self.val_scores().items()}}
         if self.random_probes is not None:
             out["random_val"] = {b: round(s, 4) for b, s in self.val_scores(random=True).items()}
         return out
@@ -122,6 +135,7 @@ def choose_cut(base, dataset: Dataset, random_base=None, candidates: tuple[str, 
     unknown = [c for c in candidates if c not in BLOCKS]
     if unknown or not candidates:
         raise OptionError(f"Candidate cuts must be among {', '.join(BLOCKS)}; got {list(candidates)}.")
+    candidates = tuple(b for b in BLOCKS if b in candidates)  # by depth: top is the deepest
     labels = {s: dataset.split(s)[1] for s in ("train", "val", "test")}
 
     def probe_all(model) -> tuple[dict[str, ProbeResult], dict]:

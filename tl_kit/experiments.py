@@ -271,20 +271,31 @@ class StrategyTable:
 
     __repr__ = __str__
 
-    def sentences(self, reference: str) -> list[str]:
-        """Each row against `reference`, the best row by mean, and what freezing less cost per epoch."""
+    def best(self, candidates: list[str] | None = None) -> str:
+        """The row with the best mean validation accuracy among `candidates` (default: every row).
+
+        Chosen on validation, never on test; pass the strategies only, leaving the controls out,
+        to choose the model a lesson keeps.
+        """
+        rows = list(candidates or self.runs)
+        for row in rows:
+            self._check_row(row)
+        return max(rows, key=lambda n: np.mean([r.val_accuracy for r in self.runs[n]]))
+
+    def sentences(self, reference: str, candidates: list[str] | None = None) -> list[str]:
+        """Each row against `reference`, the best of `candidates` on validation, and what an epoch cost."""
         self._check_row(reference)
         lines = [difference_sentence(name, self.scores(name), reference, self.scores(reference))
                  for name in self.runs if name != reference]
-        best = max(self.runs, key=lambda n: np.mean([r.val_accuracy for r in self.runs[n]]))
+        best = self.best(candidates)
         lines.append(f"Chosen on validation, the best strategy is {best} (validation "
                      f"{np.mean([r.val_accuracy for r in self.runs[best]]):.1%}); on test it scored "
                      f"{np.mean(self.scores(best)):.1%}, and it differs from the others only where an interval above "
                      "excludes zero.")
         per_epoch = {n: float(np.median([r.seconds_per_epoch for r in rs])) for n, rs in self.runs.items()}
-        first, last = list(self.runs)[0], next((n for n in self.runs if "everything" in n), list(self.runs)[-1])
-        lines.append(f"From {first} to {last}, a training epoch went from {per_epoch[first]:.2f} s to "
-                     f"{per_epoch[last]:.2f} s ({per_epoch[last] / max(per_epoch[first], 1e-9):.0f}×).")
+        last = max(per_epoch, key=per_epoch.get)
+        lines.append(f"From {reference} to {last}, a training epoch went from {per_epoch[reference]:.2f} s to "
+                     f"{per_epoch[last]:.2f} s ({per_epoch[last] / max(per_epoch[reference], 1e-9):.0f}×).")
         lines.append("Every run was trained until validation stopped improving (early stopping fired in each): "
                      "the budget was equal." if self.budget_equal else
                      "Not every run stopped early: some rows hit their epoch limit, so the budget was not equal "
