@@ -146,7 +146,12 @@ def run_notebook(path: Path, profile: str, runs: Path, cache: Path) -> float:
         client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         client.execute()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        if os.environ.get("TL_KIT_BENCH_KEEP"):  # the executed notebook, to read what the run printed
+            keep = Path(os.environ["TL_KIT_BENCH_KEEP"])
+            keep.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, keep / f"{profile}-{path.name}")
+        return seconds
     finally:
         for k, v in before.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)

@@ -163,3 +163,11 @@ def test_batch_predict_refuses_an_empty_input_with_advice():
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
     with pytest.raises(ShapeError, match="nothing to predict"):
         batch_predict(model, np.zeros((0, 6), "float32"))
+
+
+def test_the_lessons_early_stopping_watches_validation_loss_and_keeps_the_best_epoch():
+    from tl_kit import early_stopping
+
+    stop, again = early_stopping(3), early_stopping(3)
+    assert stop is not again  # a new callback each time: one remembers its best weights between fits
+    assert (stop.monitor, stop.patience, stop.min_delta, stop.restore_best_weights) == ("val_loss", 3, 0.01, True)

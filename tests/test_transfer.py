@@ -472,3 +472,48 @@ def test_the_widget_shows_the_blocks_cut_away_as_gone_not_as_frozen():
                                       for child in column.children if hasattr(child, "value")])
     widget.preset.value = FINE_TUNE_LAST_BLOCK.id
     assert {n for n in BLOCK4 if widget.layer_boxes[n].value} == BLOCK4
+
+
+CUT_MODEL = """
+import json, tempfile, keras, numpy as np
+from tl_kit import FINE_TUNE_LAST_BLOCK, StaleCompileError, TransferModel, build_head, load_vgg16
+from tl_kit.data import load_dataset
+from tl_kit.features import FeatureCache
+from tl_kit.profiles import PROFILES
+data = load_dataset("emoji", profile=PROFILES["fast"])
+train, val, test = ((x[:n], y[:n]) for (x, y), n in zip((data.split(s) for s in ("train", "val", "test")), (48, 16, 16)))
+keras.utils.set_random_seed(0)
+base, _ = load_vgg16("offline", input_shape=PROFILES["fast"].input_shape, verbose=False)
+tm = TransferModel(base, build_head(base.get_layer("block4_pool").output.shape[1:], data.num_classes, name="head"),
+                   cut="block4_pool")
+tm.snapshot("start")
+out = {"backend": keras.backend.backend(), "cut": tm.cut, "cut_away": [n for n, _ in tm.cut_away]}
+for path, use_cache in (("prefix", True), ("full", False)):  # the same training on both paths, head 10× faster
+    tm.restore("start")
+    tm.use_preset(FINE_TUNE_LAST_BLOCK, learning_rate=1e-4, head_multiplier=10)
+    r = tm.fit(train, val, test, epochs=2, batch_size=32, seed=1, use_cache=use_cache, cache=FeatureCache(None))
+    out[path] = {"loss": r.history["loss"], "mode": r.mode, "weights": float(tm.model.get_layer("block4_conv3").get_weights()[0].sum())}
+path = tempfile.mkdtemp() + "/cut.keras"
+again = TransferModel.load(tm.save(path))
+out["reloaded"] = [again.cut, again.preset.id if again.preset else None, again.head_multiplier,
+                   float(np.abs(again.predict(test[0]) - tm.predict(test[0])).max())]
+tm.model.get_layer("block3_conv1").trainable = True  # by hand, without recompiling
+try:
+    tm.fit(train, val, epochs=1, batch_size=32, cache=FeatureCache(None))
+    out["stale"] = "trained"
+except StaleCompileError:
+    out["stale"] = "refused"
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_cut_model_trains_the_same_on_both_paths_reloads_and_guards_its_flags(backend):
+    result = run_on_backend(CUT_MODEL, backend)
+    assert result["cut"] == "block4_pool" and result["cut_away"][0] == "block5_conv1"
+    prefix, full = result["prefix"], result["full"]
+    assert prefix["mode"].startswith("cached prefix: the layers up to block3_pool") and full["mode"].startswith("full")
+    np.testing.assert_allclose(prefix["loss"], full["loss"], rtol=1e-3)  # the same model, whichever path trains it
+    assert prefix["weights"] == pytest.approx(full["weights"], rel=1e-3)
+    assert result["reloaded"][:3] == ["block4_pool", "fine_tune_last_block", 10.0] and result["reloaded"][3] < 1e-5
+    assert result["stale"] == "refused"

@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 #: module → the public names the lessons use from it.
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "augment": ("augmentation_for", "light_augmentation", "rendering_augmentation"),
-    "callbacks": ("LiveCurves",),
+    "callbacks": ("LiveCurves", "early_stopping"),
     "checks": ("check_channel_weights", "check_conv2d", "check_max_pool", "check_number", "check_output_size", "check_softmax"),
     "config": ("markdown_table",),
     "cuts": ("CutChoice", "choose_cut"),

@@ -93,3 +93,18 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+def early_stopping(patience: int, min_delta: float = 0.01) -> keras.callbacks.EarlyStopping:
+    """The lessons' stopping rule: stop when validation loss has not improved by `min_delta` for
+    `patience` epochs, and keep the best epoch's weights.
+
+    Validation *loss*, not accuracy: on a small validation set accuracy moves in steps of one
+    image and plateaus early, while the loss still says whether the model is getting better.
+    A new callback each time, because one keeps its best weights and wait count between fits.
+
+        >>> stop = early_stopping(profile.patience)             # doctest: +SKIP
+        >>> model.fit(train, val, epochs=15, batch_size=32, callbacks=[stop])   # doctest: +SKIP
+    """
+    return keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=min_delta, patience=patience,
+                                         restore_best_weights=True)

@@ -312,7 +312,9 @@ class StrategyTable:
         from .plots import draw_paired_differences
 
         self._check_row(reference)
-        fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.3, 1]})
+        import textwrap
+
+        fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 5.6), gridspec_kw={"width_ratios": [1.3, 1]})
         for i, (name, rs) in enumerate(self.runs.items()):
             interval = mean_interval(self.scores(name))
             ax.errorbar(np.median([r.seconds_per_epoch for r in rs]), interval.mean / 100,
@@ -320,7 +322,7 @@ class StrategyTable:
         others = [(i, n) for i, n in enumerate(self.runs) if n != reference]
         short = reference.split(":")[0]
         clear = draw_paired_differences(
-            diff_ax, [(-k, n, paired_interval(self.scores(n), self.scores(reference)), f"C{i}")
+            diff_ax, [(-k, textwrap.fill(n, 32), paired_interval(self.scores(n), self.scores(reference)), f"C{i}")
                       for k, (i, n) in enumerate(others)], f"row − {short} (points)")
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, numticks=6))
@@ -331,7 +333,7 @@ class StrategyTable:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylabel("balanced test accuracy")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left", ncols=2)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)  # below: long row names
         ax.set_title("Cost and accuracy (mean over seeds, 95% interval)", fontsize=9)
         fig.suptitle(title, fontsize=10)
         fig.tight_layout()
