@@ -39,10 +39,12 @@ LESSONS = {
     "00_start_here.ipynb": (None, None, None),
     "01_conv_pool_softmax.ipynb": ("explorer = ConvExplorer(examples)", ".widget-dropdown select", None),
     "02_feature_extraction.ipynb": (None, None, None),
+    # Both lessons end with the last block kept applied; feature extraction differs from it whatever the cut
+    # (with a cut after block 1, "train everything" would be the same choice).
     "03_fine_tuning.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
-                             "fine-tune the last two blocks"),
+                             "feature extraction"),
     "04_your_own_images.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
-                                 "train everything"),
+                                 "feature extraction"),
     "05_look_inside.ipynb": (None, None, None),
 }
 

@@ -28,14 +28,29 @@ def test_each_exercise_becomes_an_answer_cell_a_locked_checker_and_its_fallback(
     nb, ids = nbgrader_source(ROOT / "notebooks" / "03_fine_tuning.ipynb")
     graded = {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"] if "nbgrader" in c["metadata"]}
     assert ids == ["ft_params"]
-    answer, checker, fallback = (graded[k] for k in ("ft_params-answer", "ft_params", "ft_params-fallback"))
+    answer, checker = (graded[k] for k in ("ft_params-answer", "ft_params"))
+    assert "ft_params-fallback" not in graded  # no later cell reads the answer: nothing to fall back on
     assert answer["metadata"]["nbgrader"]["solution"] and not answer["metadata"]["nbgrader"]["locked"]
     assert checker["metadata"]["nbgrader"] == {"grade_id": "ft_params", "solution": False, "grade": True,
                                                "locked": True, "schema_version": 3, "points": 1}
     assert "".join(checker["source"]).startswith("checks.check_number(")
-    assert "".join(fallback["source"]).startswith("if block_params is ... or ft_params is ...:")
     text = "".join(answer["source"])  # the answer key: the lesson's answer, delimited for nbgrader
     assert "### BEGIN SOLUTION\nblock_params = sum(h * w * c_in * c_out + c_out" in text and "ft_params = ..." in text
+
+
+def test_an_answer_a_later_cell_reads_gets_a_locked_fallback_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("# >>> answer\nparams = 3 * 3 * 64\n# <<< answer\n"
+                                          "checks.check_number('params', params, 576, 'kernel × channels')\n"),
+                nbformat.v4.new_code_cell("print(params * 2)\n")]
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nb, path)
+    graded, ids = nbgrader_source(path)
+    cells = {c["metadata"]["nbgrader"]["grade_id"]: c for c in graded["cells"] if "nbgrader" in c["metadata"]}
+    assert ids == ["params"] and cells["params-fallback"]["metadata"]["nbgrader"]["locked"]
+    assert "".join(cells["params-fallback"]["source"]).startswith("if params is ...:")
 
 
 def test_split_exercise_needs_a_checker():

@@ -290,8 +290,7 @@ class StrategyTable:
         best = self.best(candidates)
         lines.append(f"Chosen on validation, the best strategy is {best} (validation "
                      f"{np.mean([r.val_accuracy for r in self.runs[best]]):.1%}); on test it scored "
-                     f"{np.mean(self.scores(best)):.1%}, and it differs from the others only where an interval above "
-                     "excludes zero.")
+                     f"{np.mean(self.scores(best)):.1%} (the intervals above compare each row with {reference}).")
         per_epoch = {n: float(np.median([r.seconds_per_epoch for r in rs])) for n, rs in self.runs.items()}
         last = max(per_epoch, key=per_epoch.get)
         lines.append(f"From {reference} to {last}, a training epoch went from {per_epoch[reference]:.2f} s to "
