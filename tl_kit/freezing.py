@@ -47,6 +47,10 @@ class Preset:
             return None
         return groups[-self.blocks - 1][-1]
 
+    def trains(self, model) -> set[str]:
+        """The layers of `model` that train under this preset (the head included)."""
+        return layers_after(model, self.up_to(model))
+
     def __str__(self) -> str:
         return self.label
 
@@ -201,7 +205,7 @@ def summarize(model, trainable: Iterable[str] | None = None) -> FreezeSummary:
     """Summarise the model's current flags, or the hypothetical choice `trainable` (the widget's preview)."""
     names = layer_names(model)
     chosen = set(trainable) if trainable is not None else {n for n in names if model.get_layer(n).trainable}
-    count = {n: int(sum(np.prod(w.shape) for w in model.get_layer(n).weights)) for n in names}
+    count = {n: model.get_layer(n).count_params() for n in names}
     on = sum(count[n] for n in names if n in chosen)
     return FreezeSummary([n for n in names if n in chosen], on, sum(count.values()) - on,
                          step_cost(model, chosen), step_cost(model, chosen, cached_prefix=True))

@@ -468,7 +468,7 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
     """
     from .freezing import block_of, unit_layers
 
-    layers = [(layer.name, int(sum(np.prod(w.shape) for w in layer.weights))) for layer in unit_layers(model)]
+    layers = [(layer.name, layer.count_params()) for layer in unit_layers(model)]
     gone = {name for name, _ in cut_away}
     layers = layers[:-1] + list(cut_away) + layers[-1:]  # the head last, after what was cut away
     largest = max(count for _, count in layers) or 1

@@ -139,8 +139,7 @@ class TransferModel:
                 raise TrainingError(f"The head reads inputs of shape {tuple(head.input.shape[1:])}, but the base cut at "
                                     f"{cut} gives {expected}: build the head on features from {cut}, e.g. "
                                     f"build_head(extract_features(base, x, {cut!r}).shape[1:], ...).")
-            self.cut_away = [(n, int(sum(np.prod(w.shape) for w in base.get_layer(n).weights)))
-                             for n in names[names.index(cut) + 1:]]
+            self.cut_away = [(n, base.get_layer(n).count_params()) for n in names[names.index(cut) + 1:]]
             model = keras.Model(base.input, head(base.get_layer(cut).output), name=name)
             self.model = model
             self.use_preset(FEATURE_EXTRACTION, learning_rate=learning_rate)
@@ -161,8 +160,7 @@ class TransferModel:
     def use_preset(self, preset: Preset | str, learning_rate: float | None = None,
                    head_multiplier: float | None = None) -> FreezeSummary:
         """Freeze as a preset says (a Preset, or its id such as "fine_tune_last_block")."""
-        return self.train_only(layers_after(self.model, get_preset(preset).up_to(self.model)), learning_rate,
-                               head_multiplier)
+        return self.train_only(get_preset(preset).trains(self.model), learning_rate, head_multiplier)
 
     def train_only(self, layers: Iterable[str], learning_rate: float | None = None,
                    head_multiplier: float | None = None) -> FreezeSummary:
@@ -216,7 +214,7 @@ class TransferModel:
         """The preset the current flags match, if any."""
         weighted = {n for n in self.trainable_layers if self.model.get_layer(n).weights}
         for preset in PRESETS.values():
-            chosen = layers_after(self.model, preset.up_to(self.model))
+            chosen = preset.trains(self.model)
             if {n for n in chosen if self.model.get_layer(n).weights} == weighted:
                 return preset
         return None

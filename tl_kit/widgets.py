@@ -20,7 +20,7 @@ from IPython.display import display
 from . import conv
 from .conv import KERNELS, ConvView, conv_view
 from .errors import ShapeError, TLKitError
-from .freezing import PRESETS, FreezeSummary, block_of, layers_after, summarize, unit_layers
+from .freezing import PRESETS, FreezeSummary, block_of, summarize, unit_layers
 from .plots import plot_conv_view, plot_network, plot_prediction
 from .uploads import Prediction, classify_bytes
 
@@ -130,7 +130,7 @@ class FreezeWidget(widgets.VBox):
         self.redraws = 0
         self.applied: FreezeSummary = transfer_model.summary()  # what is in force now
         self.error: str | None = None
-        counts = {n: int(sum(np.prod(w.shape) for w in model.get_layer(n).weights)) for n in self.names}
+        counts = {n: model.get_layer(n).count_params() for n in self.names}
         self.layer_boxes = {n: widgets.Checkbox(value=model.get_layer(n).trainable and bool(counts[n]),
                                                 description=f"{n} ({counts[n]:,})", indent=False,
                                                 disabled=not counts[n], layout=widgets.Layout(width="230px"))
@@ -157,7 +157,7 @@ class FreezeWidget(widgets.VBox):
         for g, members in groups.items():
             column = ([self.block_boxes[g]] if g in self.block_boxes else []) + [self.layer_boxes[n] for n in members]
             columns.append(widgets.VBox([widgets.HTML(f"<b>{g}</b>")] + column))
-        self.cut_away = list(getattr(transfer_model, "cut_away", []))
+        self.cut_away = transfer_model.cut_away
         gone: dict[str, list[str]] = {}
         for n, _ in self.cut_away:
             gone.setdefault(block_of(n), []).append(n)
@@ -205,7 +205,7 @@ class FreezeWidget(widgets.VBox):
     def _on_preset(self, change) -> None:
         if self._syncing or change["new"] == "custom":
             return
-        self._set_boxes(layers_after(self.model, PRESETS[change["new"]].up_to(self.model)))
+        self._set_boxes(PRESETS[change["new"]].trains(self.model))
         self.update()
 
     def _on_layer(self, change) -> None:
@@ -228,8 +228,7 @@ class FreezeWidget(widgets.VBox):
 
     def _mark_custom(self) -> None:
         chosen = self._weighted(self.selection())
-        matching = [p.id for p in PRESETS.values()
-                    if self._weighted(layers_after(self.model, p.up_to(self.model))) == chosen]
+        matching = [p.id for p in PRESETS.values() if self._weighted(p.trains(self.model)) == chosen]
         self._syncing = True
         self.preset.value = matching[0] if matching else "custom"
         self._syncing = False
