@@ -50,8 +50,8 @@ def measure_lesson(notebook: Path, env: dict[str, str]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
-def measure(profiles: list[str], shared: bool = False) -> dict:
-    """Every lesson in each profile, in order, as one student would run them."""
+def measure(profiles: list[str], shared: bool = False, notebooks: list[str] | None = None) -> dict:
+    """Every lesson (or only `notebooks`) in each profile, in order, as one student would run them."""
     from tl_kit.lessons import LESSONS
 
     result: dict = {"cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
@@ -68,6 +68,8 @@ def measure(profiles: list[str], shared: bool = False) -> dict:
                 env["TL_KIT_SHARED_DIR"], key = f"{home}/shared", f"{profile}_shared"
             result[key] = {}
             for lesson in LESSONS:
+                if notebooks and lesson.notebook not in notebooks:
+                    continue
                 print(f"{lesson.notebook} in the {key} profile …", flush=True)
                 result[key][lesson.notebook] = row = measure_lesson(ROOT / "notebooks" / lesson.notebook, env)
                 print(f"    {row}", flush=True)
@@ -102,7 +104,8 @@ def render(sizing: dict) -> str:
              "|---|---|---|---|---|" + ("---|" if "fast_shared" in sizing else "")]
     for lesson in LESSONS:
         f, c = fast[lesson.notebook], cpu[lesson.notebook]
-        row = (f"| {lesson.notebook.split('_')[0]} | {_gb(f['peak_mb']):.1f} GB | {f['cpu_s']:.0f} s | "
+        when = sizing.get("dates", {}).get(lesson.notebook)
+        row = (f"| {lesson.notebook.split('_')[0]}{f' (measured {when})' if when else ''} | {_gb(f['peak_mb']):.1f} GB | {f['cpu_s']:.0f} s | "
                f"{_gb(c['peak_mb']):.1f} GB | {c['cpu_s']:.0f} s |")
         if "fast_shared" in sizing:
             row += f" {sizing['fast_shared'][lesson.notebook]['cpu_s']:.0f} s |"
@@ -150,12 +153,21 @@ def main() -> int:
     parser.add_argument("--shared", action="store_true", help="students read a shared feature cache the teacher "
                                                               "filled first")
     parser.add_argument("--render", action="store_true", help="only rewrite the README from results.json")
+    parser.add_argument("--notebooks", nargs="*", default=None, metavar="NAME",
+                        help="measure only these lessons (e.g. a new one), merged into the earlier measurement")
     args = parser.parse_args()
     out = ROOT / "benchmarks" / "results.json"
     results = json.loads(out.read_text()) if out.exists() else {}
     if not args.render:
-        measured = measure(args.profiles, args.shared)
-        results["hub_sizing"] = {**results.get("hub_sizing", {}), **measured}
+        measured = measure(args.profiles, args.shared, args.notebooks)
+        sizing = results.setdefault("hub_sizing", {})
+        if args.notebooks:  # merged lesson by lesson; their own date is kept beside the earlier one
+            for key in measured.keys() - {"cores", "date", "backend"}:
+                sizing.setdefault(key, {}).update(measured[key])
+            sizing.setdefault("dates", {}).update({nb: measured["date"] for nb in args.notebooks})
+        else:
+            sizing.update(measured)
+            sizing.pop("dates", None)
         out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     write_readme(results["hub_sizing"])
     print(render(results["hub_sizing"]))

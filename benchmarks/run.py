@@ -158,9 +158,10 @@ def run_notebook(path: Path, profile: str, runs: Path, cache: Path) -> float:
 
 
 def lesson_reports(runs: Path) -> dict[str, dict]:
-    """The newest report.json of lesson 02 and of lesson 03 in a runs folder (what the lessons saved)."""
+    """The newest report.json of lessons 02, 03 and 03b in a runs folder (what the lessons saved)."""
     found = {}
-    for key, pattern in (("lesson02", "*-lesson02/report.json"), ("lesson03", "*-lesson03/report.json")):
+    for key in ("lesson02", "lesson03", "lesson03b"):
+        pattern = f"*-{key}/report.json"
         reports = sorted(runs.glob(pattern))
         if reports:
             found[key] = json.loads(reports[-1].read_text())
@@ -206,6 +207,16 @@ def experiment_results(reports: dict[str, dict]) -> dict:
         out["lesson03_probe_test"] = r["probe_test"]
         out["lesson03_best_minus_probe_points"] = r["best_minus_probe_points"]
         out.setdefault("cpu_seeds", {})["lesson03"] = r["strategy_seeds"]
+    if "lesson03b" in reports:
+        r = reports["lesson03b"]
+        out["backbone_probe_test"] = r["backbone_probe_test"]
+        out["backbone_layers"] = {data: c["blocks"] for data, c in r["comparisons"].items()}
+        out["backbone_vs_imagenet_points"] = {data: c["gain_points"] for data, c in r["comparisons"].items()}
+        out["backbone_sizes"] = r["sizes"]
+        out["bn_trap_points"] = r["bn_trap_points"]
+        out["bn_trap_test"] = r["bn_trap_test"]
+        out["bn_trap_statistics_shift"] = r["bn_trap_statistics_shift"]
+        out.setdefault("cpu_seeds", {})["lesson03b"] = r["seeds"]
     return out
 
 
@@ -528,7 +539,7 @@ def render(res: dict) -> str:
         gpu = res["gpu_lesson_seconds"]["seconds"]
         timed = [t for t in gpu.values() if t is not None]
         rows.append("| lessons in the gpu profile on a GPU (scripts/gpu_check.sh) | "
-                    + ", ".join(f"{nb[:2]}: {'not timed' if t is None else f'{t} s'}" for nb, t in gpu.items())
+                    + ", ".join(f"{nb.split('_')[0]}: {'not timed' if t is None else f'{t} s'}" for nb, t in gpu.items())
                     + (f" ({sum(timed) / 60:.1f} min timed)" if timed else "")
                     + f"; {res['gpu_lesson_seconds']['device']} | all, ≤ 10 min |")
     if "bf16_forward_speedup" in res:
@@ -585,6 +596,20 @@ def render(res: dict) -> str:
     if "strategy_budget_equal" in res:
         rows.append(f"| lesson 03: every strategy trained until early stopping fired (equal budget) | "
                     f"{res['strategy_budget_equal']} | true |")
+    for data, by_source in res.get("backbone_probe_test", {}).items():
+        sizes = res["backbone_sizes"]
+        for source, score in by_source.items():
+            layer = res["backbone_layers"][data][source]
+            rows.append(f"| lesson 03b (cpu, {seeds.get('lesson03b')} seeds, 10 labels/class), {data}: linear probe on "
+                        f"{source} ({layer}, {sizes['vgg16' if source.startswith('VGG16') else 'efficientnet_lite0']} px) | "
+                        f"balanced test {score:.1%} | |")
+        for source, points in res["backbone_vs_imagenet_points"][data].items():
+            rows.append(f"| lesson 03b, {data}: EfficientNet-Lite0 (ImageNet) − {source} | {interval(points)} | report |")
+    if "bn_trap_points" in res:
+        shift = res["bn_trap_statistics_shift"]
+        rows.append(f"| lesson 03b (cpu, {seeds.get('lesson03b')} seeds): fine-tuning EfficientNet-Lite0 on emoji, "
+                    f"BN in inference mode − training mode | {interval(res['bn_trap_points'])} (stored means moved "
+                    f"{np.mean(shift['inference']):.3f} vs {np.mean(shift['training']):.3f} sd) | report |")
     for where, m in res.get("at_image_size", {}).items():
         for nb, s in m["lesson_seconds"].items():
             rows.append(f"| {nb}, {where} (TL_KIT_IMAGE_SIZE) | {s / 60:.1f} min | ≤ 10 min to become the default |")

@@ -43,6 +43,7 @@ LESSONS = {
     # (with a cut after block 1, "train everything" would be the same choice).
     "03_fine_tuning.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
                              "feature extraction"),
+    "03b_choosing_the_model.ipynb": (None, None, None),
     "04_your_own_images.ipynb": ("freezer = FreezeWidget(", ".widget-checkbox input[type='checkbox']",
                                  "feature extraction"),
     "05_look_inside.ipynb": (None, None, None),

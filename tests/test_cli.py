@@ -78,3 +78,12 @@ def test_recorded_times_keep_the_other_lessons_and_name_the_device(tmp_path, mon
     assert after["seconds"]["00_start_here.ipynb"] == before["seconds"]["00_start_here.ipynb"]
     assert after["images_per_s"] == {**before["images_per_s"], "gpu": 5000.0}
     assert after["devices"]["gpu"] == "NVIDIA H200, Keras on jax, 4 notebooks at once"
+
+
+def test_measure_speed_times_any_model_at_its_own_input_size():
+    import keras
+
+    from tl_kit.info import measure_speed
+
+    model = keras.Sequential([keras.Input((40, 30, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()])
+    assert measure_speed(model, batch=4, repeats=1) > 0

@@ -5,9 +5,9 @@ import pytest
 
 from tl_kit import load_dataset, load_vgg16
 from tests.conftest import BACKENDS, run_on_backend
-from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, StrategyTable, contrast_gains,
-                                run_comparison, train_small_cnn)
-from tl_kit.errors import OptionError
+from tl_kit.experiments import (CNN, PIXELS, PRETRAINED, RANDOM, Comparison, FeatureSource, StrategyTable,
+                                compare_sources, contrast_gains, run_comparison, train_small_cnn)
+from tl_kit.errors import DataError, OptionError
 from tl_kit.profiles import PROFILES
 from tl_kit.training import Result
 
@@ -117,7 +117,34 @@ def test_run_comparison_pairs_the_label_draws_and_chooses_blocks_on_validation(e
     fixed = run_comparison(emoji, base, random, labels_per_class=5, seeds=2, methods=(PRETRAINED,),
                            blocks={PRETRAINED: "block2_pool"})
     assert fixed.blocks == {PRETRAINED: "block2_pool"}
+    from tl_kit.pretrained import load_pretrained
+
+    raw, _ = load_pretrained("vgg16", input_shape=(32, 32, 3), verbose=False)  # the same weights, raw pixels in
+    other = "another network"
+    extra = run_comparison(emoji, base, random, labels_per_class=5, seeds=2, methods=(PRETRAINED, RANDOM),
+                           others={other: FeatureSource(raw, ("block2_pool",), emoji)}, blocks={PRETRAINED: "block2_pool"})
+    assert extra.blocks[other] == "block2_pool" and extra.scores[other] == pytest.approx(extra.scores[PRETRAINED], abs=1e-6)
+    lines = extra.sentences()
+    assert any(other in line for line in lines[:-1]) and other not in lines[-1]  # the verdict weighs the baselines
     assert c.chance == pytest.approx(1 / 6) and 0 <= min(min(s) for s in c.scores.values())
+
+
+def test_compare_sources_probes_every_layer_of_each_network_at_its_own_size(emoji):
+    from tl_kit.pretrained import load_pretrained
+
+    bigger = load_dataset("emoji", profile=PROFILES["fast"], image_size=48)
+    vgg, _ = load_vgg16("offline", input_shape=emoji.x_train.shape[1:], verbose=False)
+    raw, _ = load_pretrained("vgg16", input_shape=(48, 48, 3), verbose=False)  # preprocesses its own input
+    layers = ("block2_pool", "block4_pool")
+    c = compare_sources({"vgg16": FeatureSource(vgg, layers, emoji), "vgg16 at 48 px": FeatureSource(raw, layers, bigger)},
+                        labels_per_class=3, seeds=2)
+    assert set(c.layer_val) == {"vgg16", "vgg16 at 48 px"} and list(c.layer_val["vgg16"]) == list(layers)
+    for name, curve in c.layer_val.items():  # the chosen layer is the best on validation
+        assert curve[c.blocks[name]] == max(curve.values())
+    assert all(len(s) == 2 for s in c.scores.values()) and c.to_json()["layer_val"] == c.layer_val
+    other = load_dataset("emoji", profile=PROFILES["fast"], seed=1)
+    with pytest.raises(DataError, match="same profile and seed"):
+        compare_sources({"a": FeatureSource(vgg, layers, emoji), "b": FeatureSource(vgg, layers, other)}, 3, 1)
 
 
 def test_the_small_cnn_stops_early_and_reports_balanced_accuracy(emoji):

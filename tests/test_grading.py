@@ -72,6 +72,7 @@ def test_under_the_grader_a_failed_check_raises_and_a_passed_one_does_not(monkey
 
 def test_assignment_names_and_bad_folders(tmp_path):
     assert assignment_name("notebooks/05_look_inside.ipynb") == "lesson05"
+    assert assignment_name("notebooks/03b_choosing_the_model.ipynb") == "lesson03b"
     with pytest.raises(GradingError, match="numbered lesson"):
         assignment_name("notes.ipynb")
     with pytest.raises(GradingError, match="not a course folder"):

@@ -124,7 +124,7 @@ def _lesson(student: Student, results: dict, kill_after_training: bool = False) 
                 "import tl_kit\nfrom tl_kit import TransferModel, latest_run\n"
                 "profile = tl_kit.start()\nfolder = latest_run(model_file='model.keras')\n"
                 "best = TransferModel.load(folder / 'model.keras')\n"
-                "data = tl_kit.load_dataset(folder / 'demo_images', profile=profile)\n"
+                "data = tl_kit.load_dataset(folder / 'demo_images', profile=profile, image_size=best.image_size)\n"
                 "print('reloaded', folder.name, best.score(data.x_test, data.y_test))")
             log["after_restart"] = {"namespace_empty": gone.text.strip() == "False", "reload": reload.text,
                                     "error": reload.error}

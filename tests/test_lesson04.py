@@ -14,6 +14,7 @@ from tests.conftest import copy_class_images
 from tl_kit import TransferModel
 from tl_kit.data import DataWarning, load_dataset
 from tl_kit.datacheck import check_folder, make_demo_folder
+from tl_kit.pretrained import BACKBONES
 from tl_kit.profiles import PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +70,16 @@ def test_lesson_04_runs_on_a_teachers_folder_and_leaves_model_and_report(messy_f
     assert any("broken.png" in p for p in report["check_problems"])
     # the reported accuracy is the saved model's on the same test images, recomputed here
     with pytest.warns(DataWarning):  # the planted broken files are skipped, as in the lesson
-        data = load_dataset(report["data"], profile=PROFILES[report["profile"]], seed=report["seed"])
+        data = load_dataset(report["data"], profile=PROFILES[report["profile"]], seed=report["seed"],
+                            image_size=report["image_size"])  # the size the chosen network ran at
     model = TransferModel.load(run / "model.keras")
     assert model.score(data.x_test, data.y_test, cache=None, balanced=True) == pytest.approx(report["test_accuracy"],
                                                                                            abs=1e-9)
     recalls = [np.mean(model.predict(data.x_test).argmax(1)[data.y_test == c] == c) for c in np.unique(data.y_test)]
     assert report["balanced"] and report["test_accuracy"] == pytest.approx(float(np.mean(recalls)))  # balanced accuracy
     assert report["cut"] == model.cut and report["cut_choice"]["chosen"] == model.cut and report["cut_reason"]
+    # the network was chosen on validation between both, and the report says which and why
+    assert set(report["network_val"]) == {"vgg16", "efficientnet_lite0"}
+    assert report["network"] == max(report["network_val"], key=report["network_val"].get)
+    assert model.image_size == report["image_size"]  # what a student reloads the data at after a restart
+    assert BACKBONES[report["network"]].title in report["network_reason"]

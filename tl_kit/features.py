@@ -28,7 +28,7 @@ import numpy as np
 
 from . import config
 from .errors import LayerError, OptionError, ShapeError
-from .preprocessing import preprocess
+from .preprocessing import model_input
 from .training import batch_predict
 
 FORMAT_VERSION = 1
@@ -246,7 +246,8 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
 
     Args:
         base: a Keras model such as `load_vgg16(...)[0]`.
-        images: (N, H, W, 3) uint8 RGB, as `load_dataset` returns them; preprocessing is applied here.
+        images: (N, H, W, 3) uint8 RGB, as `load_dataset` returns them; VGG16's preprocessing is applied
+            here unless the model does its own (`tl_kit.preprocessing.takes_raw_pixels`).
         layers: a layer name, or a list of names (all computed in one forward pass).
         pooling: None keeps the maps (N, h, w, C); "avg" averages each map to one number (N, C).
         cache: a FeatureCache, "default" (memory + disk), or None (always compute).
@@ -274,7 +275,7 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
         steps = -(-len(images) // batch_size)
         callbacks = [_progress_callback(steps, "extracting " + ", ".join(missing))] if progress else []
         start = time.perf_counter()
-        outputs = batch_predict(todo, preprocess(images), batch_size, callbacks)
+        outputs = batch_predict(todo, model_input(base, images), batch_size, callbacks)
         seconds = time.perf_counter() - start
         outputs = [outputs] if len(missing) == 1 else outputs
         for name, features in zip(missing, outputs):

@@ -12,9 +12,11 @@ which layers a choice trains (`plan`), and what a choice costs (`summarize`, `st
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
+import keras
 import numpy as np
 
 from .errors import FreezeError
@@ -92,20 +94,42 @@ def layer_names(model) -> list[str]:
 
 
 def block_of(name: str) -> str:
-    """The block a layer belongs to: 'block3_conv2' → 'block3'; any other layer (the head) is its own."""
-    return name.split("_")[0] if name.startswith("block") else name
+    """The block a layer belongs to: VGG16's 'block3_conv2' → 'block3'; EfficientNet's stages, 'block6a_dwconv'
+    and 'block6_output' → 'block6', 'stem_conv' → 'stem', 'top_conv' → 'top'. Any other layer (the head, a
+    raw-pixel base's 'preprocess') is its own."""
+    found = re.match(r"(block\d+|stem|top)[a-z]?_", name)
+    return found.group(1) if found else name
 
 
 def base_blocks(model) -> list[list[str]]:
     """The base's blocks in `model`, input to output, each a list of its layers' names.
 
     The base is every layer before the head (the model's last layer); its layers group by
-    `block_of` ('block4_conv1' → block4). A model cut after block 4 has four blocks.
+    `block_of` ('block4_conv1' → block4). A model cut after block 4 has four blocks. A layer in no
+    block (a raw-pixel base's 'preprocess') is not one: the presets count blocks, and EfficientNet's
+    are its stem, its seven stages and its top.
     """
     groups: dict[str, list[str]] = {}
     for name in layer_names(model)[:-1]:
-        groups.setdefault(block_of(name), []).append(name)
+        if block_of(name) != name:
+            groups.setdefault(block_of(name), []).append(name)
     return list(groups.values())
+
+
+def is_batchnorm(layer) -> bool:
+    """True for a BatchNormalization layer, which freezing keeps frozen whatever is chosen (`can_train`)."""
+    return isinstance(layer, keras.layers.BatchNormalization)
+
+
+def can_train(layer) -> bool:
+    """Whether choosing `layer` makes weights train: it has weights and is not BatchNormalization.
+
+    keras.io's advice for fine-tuning ("Transfer learning & fine-tuning"): keep every BN layer
+    frozen, which in Keras 3 also runs it in inference mode, normalising with the statistics it
+    learnt on its own training images; a BN layer that trains renormalises with a few dozen of
+    yours and shifts the features every later layer reads (`tl_kit.batchnorm` measures it).
+    """
+    return bool(layer.weights) and not is_batchnorm(layer)
 
 
 def layers_after(model, up_to: str | None) -> set[str]:
@@ -129,20 +153,64 @@ def plan(model, trainable: Iterable[str]) -> set[str]:
     unknown = sorted(chosen - set(names))
     if unknown:
         raise FreezeError(f"Unknown layer(s) {unknown}. The model's layers: {', '.join(names)}.")
-    if not any(model.get_layer(n).weights for n in chosen):
-        raise FreezeError("That choice leaves nothing to train (no selected layer has weights): unfreeze at least "
-                          "the head. The model was left as it was.")
+    if not any(can_train(model.get_layer(n)) for n in chosen):
+        batchnorm = any(isinstance(model.get_layer(n), keras.layers.BatchNormalization) for n in chosen)
+        raise FreezeError("That choice leaves nothing to train (no selected layer has weights that train"
+                          + ("; BatchNormalization layers stay frozen" if batchnorm else "")
+                          + "): unfreeze at least the head. The model was left as it was.")
     return chosen
 
 
+def _reads(model) -> dict[str, set[str]]:
+    """layer name → the layers whose outputs it reads, in `model`'s own graph. From the model's config: a layer
+    shared with another model (a head reused on a second base) answers `layer.input` for whichever model called
+    it first."""
+    def sources(value, into: set[str]) -> set[str]:
+        if isinstance(value, dict):
+            if "keras_history" in value:
+                into.add(value["keras_history"][0])
+            for item in value.values():
+                sources(item, into)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                sources(item, into)
+        return into
+
+    return {layer["name"]: sources(layer["inbound_nodes"], set()) for layer in model.get_config()["layers"]}
+
+
+def split_points(model) -> list[str]:
+    """The layers whose output alone feeds every layer after them, input to output: where a model splits
+    into a prefix and a suffix that reads only the prefix's output (`tl_kit.transfer.suffix_model`).
+
+    Every layer of a chain such as VGG16; in EfficientNet, not a layer inside a residual block, whose
+    input is added back at the block's end.
+    """
+    reads = _reads(model)
+    order = list(reads)  # the config lists the layers input to output
+    last_reader = {name: i for i, name in enumerate(order)}
+    for i, name in enumerate(order):
+        for source in reads[name]:
+            last_reader[source] = max(last_reader[source], i)
+    units, points, reach = set(layer_names(model)), [], 0
+    for i, name in enumerate(order):
+        if name in units and reach <= i:
+            points.append(name)
+        reach = max(reach, last_reader[name])
+    return points
+
+
 def frozen_prefix(model) -> str | None:
-    """The last layer before the first layer with trainable weights (None: the first layer trains)."""
-    last = None
-    for layer in unit_layers(model):
-        if layer.trainable and layer.weights:
-            return last
-        last = layer.name
-    return last
+    """The layer after which the frozen prefix's output can be cached: the last split point (`split_points`)
+    before the first layer with trainable weights. None when that prefix holds no weights (the first layer
+    trains, or only a raw-pixel base's 'preprocess' is frozen): caching would save nothing."""
+    layers = unit_layers(model)
+    first = next((i for i, layer in enumerate(layers) if layer.trainable and layer.weights), len(layers))
+    points = set(split_points(model))
+    last = next((i for i in range(first - 1, -1, -1) if layers[i].name in points), None)
+    if last is None or not any(layer.weights for layer in layers[:last + 1]):
+        return None
+    return layers[last].name
 
 
 def layer_flops(model) -> dict[str, float]:
@@ -150,16 +218,19 @@ def layer_flops(model) -> dict[str, float]:
     flops = {}
     for layer in unit_layers(model):
         out = layer.output.shape
-        kind = layer.__class__.__name__
-        if kind == "Conv2D":
+        if isinstance(layer, keras.layers.DepthwiseConv2D):  # one k×k filter per channel
+            kh, kw = layer.kernel_size
+            flops[layer.name] = 2.0 * out[1] * out[2] * out[3] * kh * kw
+        elif isinstance(layer, keras.layers.Conv2D):
             kh, kw = layer.kernel_size
             flops[layer.name] = 2.0 * out[1] * out[2] * out[3] * kh * kw * layer.input.shape[-1]
-        elif kind == "Dense":
+        elif isinstance(layer, keras.layers.Dense):
             flops[layer.name] = 2.0 * layer.input.shape[-1] * out[-1]
-        elif layer.weights:  # a nested model such as the head: its own layers
+        elif isinstance(layer, keras.Model):  # a nested model such as the head: its own layers
             flops[layer.name] = sum(2.0 * np.prod(w.shape) for w in layer.weights if len(w.shape) >= 2)
-        else:  # pooling, flatten: one operation per input value
-            flops[layer.name] = float(np.prod([d for d in layer.input.shape[1:] if d]))
+        else:  # pooling, flatten, batch norm: one operation per input value (an add: per output value)
+            shape = out if isinstance(layer.input, (list, tuple)) else layer.input.shape
+            flops[layer.name] = float(np.prod([d for d in shape[1:] if d]))
     return flops
 
 
@@ -176,9 +247,9 @@ def step_cost(model, trainable: Iterable[str], cached_prefix: bool = False) -> f
     names = list(flops)
 
     def cost(chosen: set[str], cached: bool) -> float:
-        first = next((i for i, n in enumerate(names) if n in chosen and model.get_layer(n).weights), len(names))
+        first = next((i for i, n in enumerate(names) if n in chosen and can_train(model.get_layer(n))), len(names))
         forward = sum(flops[n] for n in names[first if cached else 0:])
-        weight_grads = sum(flops[n] for n in names if n in chosen and model.get_layer(n).weights)
+        weight_grads = sum(flops[n] for n in names if n in chosen and can_train(model.get_layer(n)))
         input_grads = sum(flops[n] for n in names[first + 1:])
         return forward + weight_grads + input_grads
 
@@ -202,9 +273,13 @@ class FreezeSummary:
 
 
 def summarize(model, trainable: Iterable[str] | None = None) -> FreezeSummary:
-    """Summarise the model's current flags, or the hypothetical choice `trainable` (the widget's preview)."""
+    """Summarise the model's current flags, or the hypothetical choice `trainable` (the widget's preview), whose
+    BatchNormalization layers stay frozen as `TransferModel.train_only` keeps them."""
     names = layer_names(model)
-    chosen = set(trainable) if trainable is not None else {n for n in names if model.get_layer(n).trainable}
+    if trainable is None:
+        chosen = {n for n in names if model.get_layer(n).trainable}
+    else:
+        chosen = {n for n in set(trainable) & set(names) if not is_batchnorm(model.get_layer(n))}
     count = {n: model.get_layer(n).count_params() for n in names}
     on = sum(count[n] for n in names if n in chosen)
     return FreezeSummary([n for n in names if n in chosen], on, sum(count.values()) - on,

@@ -63,10 +63,10 @@ class GradingError(TLKitError, RuntimeError):
 
 
 def assignment_name(notebook: str | Path) -> str:
-    """nbgrader's assignment for a lesson: `01_conv_pool_softmax.ipynb` → `lesson01`."""
-    match = re.match(r"(\d+)_", Path(notebook).name)
+    """nbgrader's assignment for a lesson: `01_conv_pool_softmax.ipynb` → `lesson01`, `03b_….ipynb` → `lesson03b`."""
+    match = re.match(r"(\d+[a-z]?)_", Path(notebook).name)
     if not match:
-        raise GradingError(f"{Path(notebook).name} is not a numbered lesson (NN_name.ipynb).")
+        raise GradingError(f"{Path(notebook).name} is not a numbered lesson (NN_name.ipynb or NNb_name.ipynb).")
     return f"lesson{match.group(1)}"
 
 

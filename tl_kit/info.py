@@ -20,19 +20,25 @@ from .lessons import LESSONS, reference_images_per_s
 from .profiles import Profile, get_profile
 
 
-def measure_vgg16_speed(image_size: int, batch: int = 8, repeats: int = 2) -> float:
-    """VGG16 (random weights, no top) forward images per second at image_size², best of `repeats`."""
-    import keras
-
-    model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(image_size, image_size, 3))
-    x = np.random.default_rng(0).uniform(-100, 100, (batch, image_size, image_size, 3)).astype("float32")
-    model.predict_on_batch(x)  # build and compile first
+def measure_speed(model, batch: int = 8, repeats: int = 2) -> float:
+    """A model's forward images per second on this machine, on random pixels, best of `repeats`
+    (after one call that builds and compiles it)."""
+    x = np.random.default_rng(0).uniform(0, 255, (batch, *model.input_shape[1:])).astype("float32")
+    model.predict_on_batch(x)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         model.predict_on_batch(x)
         best = min(best, time.perf_counter() - start)
     return batch / best
+
+
+def measure_vgg16_speed(image_size: int, batch: int = 8, repeats: int = 2) -> float:
+    """VGG16 (random weights, no top) forward images per second at image_size², best of `repeats`."""
+    import keras
+
+    model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(image_size, image_size, 3))
+    return measure_speed(model, batch, repeats)
 
 
 @dataclass

@@ -34,7 +34,8 @@ LESSONS = (
     Lesson("00_start_here.ipynb", "Start here: check your environment"),
     Lesson("01_conv_pool_softmax.ipynb", "Conv → pool → softmax, by hand and by Keras"),
     Lesson("02_feature_extraction.ipynb", "VGG16 as a frozen feature extractor"),
-    Lesson("03_fine_tuning.ipynb", "Fine-tuning VGG16: which layers to freeze"),
+    Lesson("03_fine_tuning.ipynb", "Fine-tuning VGG16: where to cut, which layers to freeze"),
+    Lesson("03b_choosing_the_model.ipynb", "Choosing the pretrained model: which network, which weights"),
     Lesson("04_your_own_images.ipynb", "Your own images, start to finish"),
     Lesson("05_look_inside.ipynb", "Look inside: what VGG16 sees, and what fine-tuning changed"),
 )

@@ -328,6 +328,8 @@ def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
     for name, by_layer in accuracies.items():
         layers = list(by_layer)
         ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
+    if sum(len(label.get_text()) for label in ax.get_xticklabels()) > 60:  # EfficientNet's 8 long names: slanted
+        plt.setp(ax.get_xticklabels(), rotation=25, ha="right", rotation_mode="anchor")
     ax.set_xlabel("features taken after")
     best = "; ".join(f"{name}: best {max(by, key=by.get)} ({_pct(max(by.values()))})" for name, by in accuracies.items())
     return _alt(_finish_accuracy_plot(fig, ax, title, ylabel, chance),
@@ -439,6 +441,24 @@ def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, 
                      f"guess is right for {right} of {n} (green right, red wrong).")
 
 
+def plot_top_classes(images: np.ndarray, decoded: Sequence[list], titles: Sequence[str],
+                     title: str = "What the ImageNet classifier sees") -> plt.Figure:
+    """Each image with the classes a 1000-class ImageNet classifier ranks first, as
+    `tl_kit.imagenet.decode` gives them: [(index, name, probability), ...] per image."""
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 3.2), squeeze=False)
+    for ax, image, top, name in zip(axes[0], images, decoded, titles):
+        ax.imshow(image)
+        ax.axis("off")
+        ax.set_title(name, fontsize=8)
+        ax.text(0.5, -0.05, "\n".join(f"{label} {p:.0%}" for _, label, p in top), transform=ax.transAxes,
+                ha="center", va="top", fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    firsts = "; ".join(f"{name}: {top[0][1]}" for name, top in zip(titles, decoded))
+    return _alt(fig, f"{n} pictures, each with the ImageNet classes ranked first ({firsts}).")
+
+
 def plot_conv_view(view) -> plt.Figure:
     """Input, feature map and pooled map of a `tl_kit.conv.ConvView` side by side, each at its true pixel size."""
     panels = [("input", view.image, "gray"), ("feature map", view.feature_map, "RdBu_r")]
@@ -457,6 +477,10 @@ def plot_conv_view(view) -> plt.Figure:
     return fig
 
 
+#: A network with more layers than this is drawn one box per block (EfficientNet-Lite0 has 149 layers, VGG16 19).
+MAX_LAYER_BOXES = 40
+
+
 def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tuple[str, int]] = ()) -> plt.Figure:
     """The network as a row of boxes, one per layer, trainable orange and frozen blue-grey.
 
@@ -465,24 +489,44 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
     without parameters (pooling) are thin grey slivers. The biggest layer is labelled with its count.
     `cut_away` ((name, parameters) of the base layers after the cut, as `TransferModel.cut_away`
     lists them) are drawn as dashed outlines between the base and the head: gone, not frozen.
+
+    A network of more than `MAX_LAYER_BOXES` layers is drawn one box per block (`freezing.block_of`:
+    EfficientNet's stem, stages and top), its height the block's parameters and its orange part
+    those that train: a stage being fine-tuned keeps a blue-grey part, its BatchNormalization layers.
     """
     from .freezing import block_of, unit_layers
 
     layers = [(layer.name, layer.count_params()) for layer in unit_layers(model)]
     gone = {name for name, _ in cut_away}
     layers = layers[:-1] + list(cut_away) + layers[-1:]  # the head last, after what was cut away
-    largest = max(count for _, count in layers) or 1
-    fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(layers) + 2), 2.8))
-    x, starts = 0.0, {}
-    for name, count in layers:
-        starts.setdefault(block_of(name), x)
+    # (label, parameters, of which train, cut away), one per box
+    boxes = [(name, count, count if name in trainable else 0, name in gone) for name, count in layers]
+    by_block = len(boxes) > MAX_LAYER_BOXES
+    if by_block:
+        merged: dict[tuple[str, bool], list[int]] = {}
+        for name, count, on, away in boxes:
+            totals = merged.setdefault((block_of(name), away), [0, 0])
+            totals[0] += count
+            totals[1] += on
+        boxes = [(group, count, on, away) for (group, away), (count, on) in merged.items()]
+    largest = max(count for _, count, _, _ in boxes) or 1
+    fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(boxes) + 2), 2.8))
+    x, starts, faded = 0.0, {}, set()
+    for name, count, on, away in boxes:
+        if count:  # a sliver without weights ('preprocess') is left unlabelled: its name would cover the next
+            starts.setdefault(block_of(name), x)
         height = max(2.2 * count / largest, 0.04)
         width = 0.8 if count else 0.25
-        if name in gone:
+        if away:
+            faded.add(block_of(name))
             ax.add_patch(plt.Rectangle((x, -1.1), width, height, fill=False, ec="#999", lw=0.8, ls="--"))
-        else:
-            color = "#f28e2b" if name in trainable and count else ("#c9d3df" if count else "#e8e8e8")
-            ax.add_patch(plt.Rectangle((x, -1.1), width, height, color=color, ec="#555", lw=0.6))
+        elif not count:
+            ax.add_patch(plt.Rectangle((x, -1.1), width, height, color="#e8e8e8", ec="#555", lw=0.6))
+        else:  # orange for the parameters that train, below blue-grey for the frozen ones
+            for bottom, part, color in ((0, on, "#f28e2b"), (on, count - on, "#c9d3df")):
+                if part:
+                    ax.add_patch(plt.Rectangle((x, -1.1 + height * bottom / count), width, height * part / count,
+                                               color=color, ec="#555", lw=0.6))
         if count == largest:
             ax.text(x + width / 2, -1.1 + height + 0.05, f"{count / 1e6:.1f} M", ha="center", fontsize=7)
         x += width + 0.12
@@ -490,14 +534,15 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
     ax.set_ylim(-1.45, 1.55)
     ax.axis("off")
     for group, start in starts.items():
-        ax.text(start, -1.4, group, fontsize=8, color="#999" if any(block_of(n) == group for n in gone) else "black")
+        ax.text(start, -1.4, group, fontsize=8, color="#999" if group in faded else "black")
     handles = [plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")]
     labels = ["trainable", "frozen"]
     if gone:
         handles.append(plt.Rectangle((0, 0), 1, 1, fill=False, ec="#999", ls="--"))
         labels.append("cut away (not in the model)")
     ax.legend(handles=handles, labels=labels, loc="upper left", fontsize=8, ncols=3)
-    ax.set_title(f"{title}{' · ' if title else ''}box height: the layer's parameters", fontsize=9)
+    unit = "the block's parameters (orange: the share that trains)" if by_block else "the layer's parameters"
+    ax.set_title(f"{title}{' · ' if title else ''}box height: {unit}", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -48,6 +48,25 @@ def preprocess(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(keras.applications.vgg16.preprocess_input(rgb))
 
 
+def takes_raw_pixels(model) -> bool:
+    """True for a model that preprocesses its own input: its first layer is named "preprocess", as
+    `tl_kit.load_pretrained` builds every backbone (EfficientNet-Lite0 and VGG16 differ in what
+    they expect, so each carries its own). False for `load_vgg16`'s base and the models built on
+    it, which take VGG16's preprocessing done outside (`preprocess`)."""
+    import keras
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    return bool(layers) and layers[0].name == "preprocess"
+
+
+def model_input(model, images: np.ndarray) -> np.ndarray:
+    """uint8 RGB images (or grayscale) as `model` takes them: raw float pixels 0…255 for a model that
+    preprocesses itself (`takes_raw_pixels`), else VGG16's `preprocess`."""
+    if takes_raw_pixels(model):
+        return np.ascontiguousarray(ensure_rgb(images), dtype="float32")
+    return preprocess(images)
+
+
 def pil_to_rgb(image: Image.Image) -> Image.Image:
     """Any Pillow image → RGB. Transparent pixels become white, 16-bit and float images are scaled."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
@@ -66,15 +85,26 @@ def resize_rgb(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
+def centre_square(image: np.ndarray, size: int) -> np.ndarray:
+    """The largest centred square of an RGB image (H, W, 3), resized to (size, size, 3): how
+    ImageNet classifiers are evaluated (a centre crop), without squashing the picture."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return resize_rgb(Image.fromarray(np.asarray(image, np.uint8)[top:top + side, left:left + side]), size)
+
+
 def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
     """Resize a batch (N, H, W[, C]) of uint8 images to (N, size, size, 3)."""
     images = ensure_rgb(np.asarray(images, dtype=np.uint8))
     return np.stack([resize_rgb(Image.fromarray(im), size) for im in images])
 
 
+@keras.saving.register_keras_serializable(package="tl_kit")
 class VGG16Preprocess(keras.layers.Layer):
     """`preprocess` as a Keras layer, for models that take raw RGB pixels (0…255), e.g. behind an
-    augmentation layer that must see real colours: RGB → BGR, minus the ImageNet mean pixel."""
+    augmentation layer that must see real colours: RGB → BGR, minus the ImageNet mean pixel.
+    Registered with Keras, so a saved model that holds it loads (in safe mode) wherever tl_kit is imported."""
 
     def call(self, images):
         bgr = keras.ops.flip(keras.ops.cast(images, "float32"), axis=-1)

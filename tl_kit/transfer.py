@@ -23,11 +23,23 @@ changed by hand since (StaleCompileError): "fine-tuning that never unfroze anyth
 loud error. The state lives on this object, not on the Keras model, and what matters of it (the
 flags and the learning rate) is in the saved file, so it survives `save`/`load`.
 
+**Two bases.** `load_vgg16`'s base takes VGG16's preprocessing done outside the model
+(`tl_kit.preprocess`); a backbone from `tl_kit.load_pretrained` (EfficientNet-Lite0, or VGG16
+again) takes raw pixels and preprocesses them in its first layer, "preprocess". Every method
+here takes uint8 images and gives the model what its base expects (`tl_kit.preprocessing.model_input`).
+
+**BatchNormalization stays frozen.** Whatever a choice unfreezes, BN layers (EfficientNet has
+one after every conv) keep `trainable = False`, which in Keras 3 also runs them in inference
+mode, as keras.io advises for fine-tuning; `tl_kit.batchnorm` shows what the other way costs.
+The presets count the layers that train, BN aside.
+
 **The cached prefix.** When the frozen layers form a prefix of the network (blocks 1–4, say)
 and the images are not augmented, the prefix's output for an image never changes during
 training. `fit` then computes it once (cached by `tl_kit.features`, keyed by the prefix's
 weights, the boundary layer and the images) and trains only the rest on it: the same model,
-several times faster on a CPU. `Result.mode` says which path a run took.
+several times faster on a CPU. `Result.mode` says which path a run took. The boundary is a
+layer the rest reads alone (`tl_kit.freezing.split_points`: not inside one of EfficientNet's
+residual blocks).
 
 **One compiled model per way of training.** Each path trains a Keras model that shares this
 object's layers (the suffix after the prefix, the whole network, or the network behind an
@@ -51,21 +63,20 @@ import numpy as np
 
 from .errors import FreezeError, StaleCompileError, TrainingError
 from .features import FeatureCache, extract_features
-from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, frozen_prefix, get_preset, layer_names,
-                       layers_after, plan, summarize, unit_layers)
-from .preprocessing import VGG16Preprocess, preprocess
+from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, can_train, frozen_prefix, get_preset,
+                       is_batchnorm, layer_names, layers_after, plan, summarize, unit_layers)
+from .preprocessing import VGG16Preprocess, model_input, takes_raw_pixels
 from .training import (Result, batch_predict, check_learning_rate, compile_classifier, compile_for_reuse,
                        restart_optimizer, score, trainable_params)
 
 
 def suffix_model(model, boundary: str):
-    """A model from `boundary`'s output to the model's output, sharing the model's layers and weights."""
-    layers = unit_layers(model)
-    names = [layer.name for layer in layers]
-    x = inputs = keras.Input(model.get_layer(boundary).output.shape[1:])
-    for layer in layers[names.index(boundary) + 1:]:
-        x = layer(x)
-    return keras.Model(inputs, x, name=f"after_{boundary}")
+    """A model from `boundary`'s output to the model's output, sharing the model's layers and weights.
+
+    `boundary` must be one of `tl_kit.freezing.split_points(model)`, as `frozen_prefix` is. Keras builds the
+    graph between the two (EfficientNet's residual adds included) on a new input for the boundary's output.
+    """
+    return keras.Model(model.get_layer(boundary).output, model.outputs[0], name=f"after_{boundary}")
 
 
 def _saved_optimizer(path: str | Path) -> dict:
@@ -103,10 +114,11 @@ def _check_multiplier(factor: float) -> float:
 
 
 class TransferModel:
-    """A base (VGG16's conv layers) and a new head as one Keras model, with its freezing state.
+    """A pretrained base and a new head as one Keras model, with its freezing state.
 
     Args:
-        base: the pretrained base, e.g. `load_vgg16(...)[0]`; its layers keep their names, so
+        base: the pretrained base, e.g. `load_vgg16(...)[0]` (preprocessed input) or
+            `load_pretrained("efficientnet_lite0")[0]` (raw pixels); its layers keep their names, so
             `freeze_to("block4_pool")` can address them.
         head: the new classifier, built on the cut layer's output shape with name="head".
         cut: the base layer the head reads (default: the base's last layer). Layers after it
@@ -114,6 +126,7 @@ class TransferModel:
         learning_rate: the starting learning rate (the head alone trains at first).
         head_multiplier: the head trains at `learning_rate × head_multiplier`, the base at
             `learning_rate` (e.g. 10: a new head learns faster than the pretrained layers move).
+        name: the Keras model's name (default: the base's name + "_classifier").
 
     The new model shares layers and weights with `base` and `head`. It starts as feature
     extraction (the whole base frozen), compiled. `model` is the Keras model, for `predict`,
@@ -121,7 +134,7 @@ class TransferModel:
     """
 
     def __init__(self, base=None, head=None, *, cut: str | None = None, learning_rate: float = 1e-3,
-                 name: str = "vgg16_classifier", model=None, head_multiplier: float = 1.0):
+                 name: str | None = None, model=None, head_multiplier: float = 1.0):
         self.head_multiplier = _check_multiplier(head_multiplier)
         self._fit_models: dict[tuple, tuple] = {}  # compiled models that fit reuses: see _fit_model
         self._snapshots: dict[str, list[np.ndarray]] = {}
@@ -140,7 +153,7 @@ class TransferModel:
                                     f"{cut} gives {expected}: build the head on features from {cut}, e.g. "
                                     f"build_head(extract_features(base, x, {cut!r}).shape[1:], ...).")
             self.cut_away = [(n, base.get_layer(n).count_params()) for n in names[names.index(cut) + 1:]]
-            model = keras.Model(base.input, head(base.get_layer(cut).output), name=name)
+            model = keras.Model(base.input, head(base.get_layer(cut).output), name=name or f"{base.name}_classifier")
             self.model = model
             self.use_preset(FEATURE_EXTRACTION, learning_rate=learning_rate)
         else:  # an existing model whose flags are already set (see `load`)
@@ -164,7 +177,12 @@ class TransferModel:
 
     def train_only(self, layers: Iterable[str], learning_rate: float | None = None,
                    head_multiplier: float | None = None) -> FreezeSummary:
-        """Exactly the named layers train; the rest are frozen. Then recompile.
+        """Exactly the named layers train, BatchNormalization layers aside; the rest are frozen. Then recompile.
+
+        Every BN layer stays frozen (`trainable = False`) even when named, and so under every preset,
+        `freeze_to` and `unfreeze`: in Keras 3 a frozen BN layer also runs in inference mode, with
+        the statistics it learnt on ImageNet, as keras.io advises for fine-tuning (a BN layer in
+        training mode renormalises with each batch of your images and moves those statistics towards them).
 
         Every check runs before any flag changes, so a bad choice (FreezeError, TrainingError)
         leaves the model as it was. `learning_rate` and `head_multiplier` None keep the current ones.
@@ -173,7 +191,7 @@ class TransferModel:
         rate = self.learning_rate if learning_rate is None else check_learning_rate(learning_rate)
         multiplier = self.head_multiplier if head_multiplier is None else _check_multiplier(head_multiplier)
         for layer in unit_layers(self.model):
-            layer.trainable = layer.name in chosen
+            layer.trainable = layer.name in chosen and not is_batchnorm(layer)
         self.head_multiplier = multiplier
         self._compile(rate)
         return self.summary()
@@ -211,13 +229,19 @@ class TransferModel:
 
     @property
     def preset(self) -> Preset | None:
-        """The preset the current flags match, if any."""
-        weighted = {n for n in self.trainable_layers if self.model.get_layer(n).weights}
-        for preset in PRESETS.values():
-            chosen = preset.trains(self.model)
-            if {n for n in chosen if self.model.get_layer(n).weights} == weighted:
-                return preset
-        return None
+        """The preset the current flags match, if any: compared on the layers whose weights train (BN aside)."""
+        def training(names: Iterable[str]) -> set[str]:
+            return {n for n in names if can_train(self.model.get_layer(n))}
+
+        now = training(self.trainable_layers)
+        return next((p for p in PRESETS.values() if training(p.trains(self.model)) == now), None)
+
+    @property
+    def image_size(self) -> int:
+        """The image size the model takes (its input's height): load data for it with
+        `load_dataset(..., image_size=model.image_size)`, e.g. after a restart, since each network
+        runs at its own size (`tl_kit.pretrained.Backbone.size_for`)."""
+        return int(self.model.input_shape[1])
 
     @property
     def cut(self) -> str:
@@ -226,7 +250,7 @@ class TransferModel:
 
     @property
     def frozen_prefix(self) -> str | None:
-        """The last layer of the frozen prefix (None: the first layer trains)."""
+        """The layer after which `fit` may cache the frozen prefix's output (None: nothing frozen to cache)."""
         return frozen_prefix(self.model)
 
     def describe(self) -> str:
@@ -271,7 +295,8 @@ class TransferModel:
             train, val, test: (images, labels) pairs; images (N, H, W, 3) uint8 RGB as `load_dataset`
                 gives them. Callbacks see val_accuracy after each epoch.
             augment: False; True for `tl_kit.augment.light_augmentation()`; or a Keras layer
-                applied to the raw pixels of each training batch (`tl_kit.augment.augmentation_for`).
+                applied to the raw pixels of each training batch (`tl_kit.augment.augmentation_for`),
+                before VGG16's preprocessing (or the base's own "preprocess" layer).
             use_cache: take the cached-prefix path when it is valid (a frozen prefix, no augmentation).
             method: the row's name in a results table (default: the freezing in words).
             balanced: score val and test with balanced accuracy (for classes of different sizes).
@@ -296,12 +321,13 @@ class TransferModel:
 
             layer = light_augmentation() if augment is True else augment
             x_train, x_val = np.asarray(train[0], "float32"), np.asarray(val[0], "float32")
+            preprocessing = [] if takes_raw_pixels(self.model) else [VGG16Preprocess()]
             fit_model = self._fit_model(("augment", id(layer)), lambda: keras.Sequential(
-                [keras.Input(x_train.shape[1:]), layer, VGG16Preprocess(), self.model]), (x_val, val[1]), batch_size,
+                [keras.Input(x_train.shape[1:]), layer, *preprocessing, self.model]), (x_val, val[1]), batch_size,
                 keep=augment is not True)  # augment=True makes a new layer each time: nothing to reuse
             mode = f"full forward pass every step, augmented images ({layer.name})"
         else:
-            x_train, x_val = preprocess(train[0]), preprocess(val[0])
+            x_train, x_val = model_input(self.model, train[0]), model_input(self.model, val[0])
             fit_model = self._fit_model(("full",), lambda: keras.Model(self.model.inputs, self.model.outputs),
                                         (x_val, val[1]), batch_size)
             mode = "full forward pass every step"
@@ -318,7 +344,7 @@ class TransferModel:
                                             verbose=False, progress=False), test[1], balanced=balanced)
             train_accuracy = score(fit_model, x_train, train[1], balanced=balanced)
         elif augment is False:  # the whole network, as it trained
-            test_accuracy = None if test is None else score(fit_model, preprocess(test[0]), test[1],
+            test_accuracy = None if test is None else score(fit_model, model_input(self.model, test[0]), test[1],
                                                             balanced=balanced)
             train_accuracy = score(fit_model, x_train, train[1], balanced=balanced)
         else:
@@ -350,15 +376,15 @@ class TransferModel:
         return model
 
     def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """Class probabilities for uint8 RGB images (preprocessing is applied here)."""
-        return batch_predict(self.model, preprocess(images), batch_size)
+        """Class probabilities for uint8 RGB images (given to the model as its base expects: `model_input`)."""
+        return batch_predict(self.model, model_input(self.model, images), batch_size)
 
     def score(self, images: np.ndarray, labels: np.ndarray, use_cache: bool = True,
               cache: FeatureCache | str | None = "default", balanced: bool = False) -> float:
         """Accuracy (or balanced accuracy) on uint8 images; through the cached frozen prefix when there is one."""
         boundary = self.frozen_prefix if use_cache else None
         if boundary is None:
-            return score(self.model, preprocess(images), labels, balanced=balanced)
+            return score(self.model, model_input(self.model, images), labels, balanced=balanced)
         activations = extract_features(self.model, images, boundary, cache=cache, verbose=False, progress=False)
         return score(suffix_model(self.model, boundary), activations, labels, balanced=balanced)
 

@@ -36,7 +36,7 @@ def classify_bytes(model, data: bytes, class_names: list[str], image_size: int) 
 
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from .preprocessing import pil_to_rgb, preprocess, resize_rgb
+    from .preprocessing import model_input, pil_to_rgb, resize_rgb
 
     try:
         with Image.open(io.BytesIO(bytes(data))) as picture:
@@ -45,5 +45,5 @@ def classify_bytes(model, data: bytes, class_names: list[str], image_size: int) 
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise ImageError(f"That file is not an image the kit can read ({type(err).__name__}). "
                          "Upload a PNG, JPEG, GIF, BMP or WebP picture.") from err
-    probabilities = model.predict(preprocess(rgb[None]), verbose=0)[0]
+    probabilities = model.predict(model_input(model, rgb[None]), verbose=0)[0]
     return Prediction(rgb, probabilities, list(class_names))

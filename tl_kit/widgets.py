@@ -4,7 +4,7 @@ values.
 
 - `ConvExplorer` (lesson 01): an image, a kernel, stride, padding and pooling → feature maps
   (`tl_kit.conv.conv_view`, drawn by `tl_kit.plots.plot_conv_view`).
-- `FreezeWidget` (lesson 03): which layers of VGG16 train, with live costs; a view of a
+- `FreezeWidget` (lessons 03, 04): which layers of the base train, with live costs; a view of a
   `tl_kit.transfer.TransferModel`.
 - `UploadClassifier` (lesson 03): classify an uploaded picture, read in memory only
   (`tl_kit.uploads.classify_bytes`).
@@ -20,7 +20,7 @@ from IPython.display import display
 from . import conv
 from .conv import KERNELS, ConvView, conv_view
 from .errors import ShapeError, TLKitError
-from .freezing import PRESETS, FreezeSummary, block_of, summarize, unit_layers
+from .freezing import PRESETS, FreezeSummary, block_of, can_train, is_batchnorm, summarize, unit_layers
 from .plots import plot_conv_view, plot_network, plot_prediction
 from .uploads import Prediction, classify_bytes
 
@@ -120,7 +120,15 @@ class FreezeWidget(widgets.VBox):
     calls `transfer_model.train_only(...)`, which sets the flags and recompiles. Controls are
     attributes (`preset`, `layer_boxes`, `block_boxes`, `learning_rate`, `apply_button`);
     `apply()` does what the button does.
+
+    Layers without weights, and BatchNormalization layers (always frozen, in inference mode: see
+    `TransferModel.train_only`), have a box that cannot be ticked. A block of more than
+    `LONG_BLOCK` layers (EfficientNet's stages: up to 36) lists them folded away under its
+    "all of" box, and the picture then draws one box per block.
     """
+
+    #: Blocks with more layers than this list them in a folded section.
+    LONG_BLOCK = 8
 
     def __init__(self, transfer_model, learning_rate: float = 1e-5):
         self.transfer_model = transfer_model
@@ -131,9 +139,11 @@ class FreezeWidget(widgets.VBox):
         self.applied: FreezeSummary = transfer_model.summary()  # what is in force now
         self.error: str | None = None
         counts = {n: model.get_layer(n).count_params() for n in self.names}
-        self.layer_boxes = {n: widgets.Checkbox(value=model.get_layer(n).trainable and bool(counts[n]),
+        self.layer_boxes = {n: widgets.Checkbox(value=model.get_layer(n).trainable and can_train(model.get_layer(n)),
                                                 description=f"{n} ({counts[n]:,})", indent=False,
-                                                disabled=not counts[n], layout=widgets.Layout(width="230px"))
+                                                disabled=not can_train(model.get_layer(n)),
+                                                tooltip=self._why_fixed(model.get_layer(n)),
+                                                layout=widgets.Layout(width="230px"))
                             for n in self.names}
         groups: dict[str, list[str]] = {}
         for n in self.names:
@@ -141,7 +151,9 @@ class FreezeWidget(widgets.VBox):
         self.groups = groups
         self.block_boxes = {g: widgets.Checkbox(value=False, description=f"all of {g}", indent=False,
                                                 layout=widgets.Layout(width="230px"))
-                            for g, members in groups.items() if len(members) > 1}
+                            for g, members in groups.items()
+                            if len(members) > 1 and any(not self.layer_boxes[n].disabled for n in members)}
+        self.batchnorm_count = sum(is_batchnorm(model.get_layer(n)) for n in self.names)
         self.preset = widgets.ToggleButtons(options=[(p.label, p.id) for p in PRESETS.values()] + [("custom", "custom")],
                                             value="custom",
                                             description="preset", style={"button_width": "auto"})
@@ -155,7 +167,8 @@ class FreezeWidget(widgets.VBox):
         self.picture = widgets.Output()
         columns = []
         for g, members in groups.items():
-            column = ([self.block_boxes[g]] if g in self.block_boxes else []) + [self.layer_boxes[n] for n in members]
+            column = ([self.block_boxes[g]] if g in self.block_boxes else []) + \
+                self._listed([self.layer_boxes[n] for n in members])
             columns.append(widgets.VBox([widgets.HTML(f"<b>{g}</b>")] + column))
         self.cut_away = transfer_model.cut_away
         gone: dict[str, list[str]] = {}
@@ -164,7 +177,8 @@ class FreezeWidget(widgets.VBox):
         for g, members in gone.items():  # after the head's column would be confusing: before it, in order
             columns.insert(len(columns) - 1, widgets.VBox(
                 [widgets.HTML(f"<b style='color:#999'>{g}: cut away</b>")]
-                + [widgets.HTML(f"<s style='color:#999'>{n}</s>", layout=widgets.Layout(width="230px")) for n in members]))
+                + self._listed([widgets.HTML(f"<s style='color:#999'>{n}</s>", layout=widgets.Layout(width="230px"))
+                                for n in members])))
         super().__init__([self.preset, widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap")),
                           self.summary, self.picture, widgets.HBox([self.learning_rate, self.apply_button]),
                           self.status])
@@ -176,6 +190,20 @@ class FreezeWidget(widgets.VBox):
         self.apply_button.on_click(lambda _: self.apply())
         self._sync_blocks()
         self.update()
+
+    @staticmethod
+    def _why_fixed(layer) -> str | None:
+        """The tooltip of a box that cannot be ticked (None for one that can)."""
+        if is_batchnorm(layer):
+            return "BatchNormalization: always frozen, in inference mode (keras.io's advice for fine-tuning)"
+        return None if layer.weights else "no weights to train"
+
+    def _listed(self, rows: list) -> list:
+        """A block's rows as they are, or folded into one section when the block is long."""
+        if len(rows) <= self.LONG_BLOCK:
+            return rows
+        return [widgets.Accordion([widgets.VBox(rows)], titles=(f"its {len(rows)} layers",), selected_index=None,
+                                  layout=widgets.Layout(width="250px"))]
 
     def selection(self) -> set[str]:
         """The layers ticked as trainable now (applied or not)."""
@@ -244,6 +272,8 @@ class FreezeWidget(widgets.VBox):
         self.summary.value = (f"<b>trainable</b> {preview.trainable_params:,} parameters · <b>frozen</b> "
                               f"{preview.frozen_params:,} · one training step ≈ <b>{preview.relative_step_cost:.0%}</b> "
                               f"of training everything ({preview.cached_step_cost:.0%} with the frozen prefix cached)"
+                              + (f" · the {self.batchnorm_count} BatchNormalization layers stay frozen (inference mode)"
+                                 if self.batchnorm_count else "")
                               + (" · <i>not applied yet</i>" if pending else " · <i>applied</i>"))
         self.picture.clear_output(wait=True)
         with self.picture:
