@@ -24,11 +24,16 @@ from .errors import OptionError
 MODES = ("inference", "training")
 
 
+def is_batchnorm(layer) -> bool:
+    """True for a BatchNormalization layer, which the kit's freezing keeps frozen whatever is chosen."""
+    return isinstance(layer, keras.layers.BatchNormalization)
+
+
 def batchnorm_layers(model) -> list:
     """Every BatchNormalization layer in `model`, nested models included, input to output."""
     found = []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
+        if is_batchnorm(layer):
             found.append(layer)
         elif hasattr(layer, "layers"):  # a nested model
             found += batchnorm_layers(layer)

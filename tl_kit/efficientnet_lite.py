@@ -39,8 +39,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +48,7 @@ import numpy as np
 
 from . import config
 from .errors import ShapeError, WeightsError
+from .features import write_npz
 from .torch_legacy import read_state_dict
 from .weights import file_hash
 
@@ -276,19 +275,11 @@ def _write_cache(weights: dict[str, list[np.ndarray]], path: Path) -> None:
     meta = json.dumps({"source_sha256": SHA256, "checksum": _checksum(weights),
                        "layers": {name: len(ws) for name, ws in weights.items()}})
     arrays = {f"{name}/{i}": w for name, ws in weights.items() for i, w in enumerate(ws)}
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as f:
-            tmp = Path(f.name)
-            np.savez(f, meta=np.array(meta), **arrays)
-        os.replace(tmp, path)
+        write_npz(path, meta=np.array(meta), **arrays)
     except OSError as err:
         print(f"Could not cache the converted EfficientNet-Lite0 weights in {path.parent} ({err}); they are "
               "converted again next time.")
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)  # gone already after the rename; else the remains of a failed write
 
 
 def imagenet_weights() -> tuple[dict[str, list[np.ndarray]], Path, str]:

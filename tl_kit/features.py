@@ -155,15 +155,28 @@ class FeatureCache:
         if path is None:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             meta = json.dumps({"key": asdict(key), "shape": list(features.shape),
                                "checksum": _digest([features.tobytes()])})
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as tmp:
-                np.savez(tmp, features=features, meta=np.array(meta))
-            os.chmod(tmp.name, 0o666 & ~_umask())  # not tempfile's 0600: a shared cache must be readable by all
-            os.replace(tmp.name, path)  # atomic: an interrupted write never leaves a half file
+            write_npz(path, features=features, meta=np.array(meta))
         except OSError as err:
             print(f"Could not write the feature cache under {path.parent} ({err}); keeping it in memory only.")
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> None:
+    """Save arrays as `path` (.npz) atomically: a temporary file beside it, then a rename, so an
+    interrupted write never leaves a half file (nor, on an error, the temporary one). Readable by
+    all the umask allows, not tempfile's 0600: a teacher's shared cache must be. Raises OSError."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as f:
+            tmp = Path(f.name)
+            np.savez(f, **arrays)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)  # gone already after the rename
 
 
 def _umask() -> int:

@@ -19,6 +19,7 @@ from typing import Iterable
 import keras
 import numpy as np
 
+from .batchnorm import is_batchnorm
 from .errors import FreezeError
 
 #: The name the kit gives the new classifier head inside a transfer model.
@@ -116,11 +117,6 @@ def base_blocks(model) -> list[list[str]]:
     return list(groups.values())
 
 
-def is_batchnorm(layer) -> bool:
-    """True for a BatchNormalization layer, which freezing keeps frozen whatever is chosen (`can_train`)."""
-    return isinstance(layer, keras.layers.BatchNormalization)
-
-
 def can_train(layer) -> bool:
     """Whether choosing `layer` makes weights train: it has weights and is not BatchNormalization.
 
@@ -154,7 +150,7 @@ def plan(model, trainable: Iterable[str]) -> set[str]:
     if unknown:
         raise FreezeError(f"Unknown layer(s) {unknown}. The model's layers: {', '.join(names)}.")
     if not any(can_train(model.get_layer(n)) for n in chosen):
-        batchnorm = any(isinstance(model.get_layer(n), keras.layers.BatchNormalization) for n in chosen)
+        batchnorm = any(is_batchnorm(model.get_layer(n)) for n in chosen)
         raise FreezeError("That choice leaves nothing to train (no selected layer has weights that train"
                           + ("; BatchNormalization layers stay frozen" if batchnorm else "")
                           + "): unfreeze at least the head. The model was left as it was.")
@@ -223,7 +219,7 @@ def layer_flops(model) -> dict[str, float]:
             flops[layer.name] = 2.0 * out[1] * out[2] * out[3] * kh * kw
         elif isinstance(layer, keras.layers.Conv2D):
             kh, kw = layer.kernel_size
-            flops[layer.name] = 2.0 * out[1] * out[2] * out[3] * kh * kw * layer.input.shape[-1]
+            flops[layer.name] = 2.0 * out[1] * out[2] * out[3] * kh * kw * layer.input.shape[-1] / layer.groups
         elif isinstance(layer, keras.layers.Dense):
             flops[layer.name] = 2.0 * layer.input.shape[-1] * out[-1]
         elif isinstance(layer, keras.Model):  # a nested model such as the head: its own layers

@@ -123,18 +123,13 @@ def backbone(name: str) -> Backbone:
 
 
 def multiply_adds(model: keras.Model) -> int:
-    """Multiply-adds per image of the model's convolutions (grouped and depthwise too) and dense layers."""
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.DepthwiseConv2D):
-            h, w, c = layer.output.shape[1:]
-            total += h * w * c * layer.kernel_size[0] * layer.kernel_size[1]
-        elif isinstance(layer, keras.layers.Conv2D):
-            h, w, c = layer.output.shape[1:]
-            total += h * w * c * layer.kernel_size[0] * layer.kernel_size[1] * layer.input.shape[-1] // layer.groups
-        elif isinstance(layer, keras.layers.Dense):
-            total += layer.input.shape[-1] * layer.units
-    return int(total)
+    """Multiply-adds per image of the model's convolutions (grouped and depthwise too) and dense layers:
+    half their operations as `tl_kit.freezing.layer_flops` counts them (a multiply and an add each)."""
+    from .freezing import layer_flops
+
+    flops = layer_flops(model)
+    return round(sum(flops[layer.name] for layer in model.layers
+                     if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense))) / 2)
 
 
 @functools.cache

@@ -63,8 +63,9 @@ import numpy as np
 
 from .errors import FreezeError, StaleCompileError, TrainingError
 from .features import FeatureCache, extract_features
+from .batchnorm import is_batchnorm
 from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, can_train, frozen_prefix, get_preset,
-                       is_batchnorm, layer_names, layers_after, plan, summarize, unit_layers)
+                       layer_names, layers_after, plan, summarize, unit_layers)
 from .preprocessing import VGG16Preprocess, model_input, takes_raw_pixels
 from .training import (Result, batch_predict, check_learning_rate, compile_classifier, compile_for_reuse,
                        restart_optimizer, score, trainable_params)

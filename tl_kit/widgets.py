@@ -20,7 +20,8 @@ from IPython.display import display
 from . import conv
 from .conv import KERNELS, ConvView, conv_view
 from .errors import ShapeError, TLKitError
-from .freezing import PRESETS, FreezeSummary, block_of, can_train, is_batchnorm, summarize, unit_layers
+from .batchnorm import is_batchnorm
+from .freezing import PRESETS, FreezeSummary, block_of, can_train, summarize, unit_layers
 from .plots import plot_conv_view, plot_network, plot_prediction
 from .uploads import Prediction, classify_bytes
 
