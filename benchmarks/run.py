@@ -88,6 +88,34 @@ def extract_vs_predict(profile, repeats: int = 3) -> dict:
             "ratio": bare_t / kit_t}
 
 
+def probe_threads(profile, repeats: int = 3) -> dict:
+    """Seconds per linear probe (lesson 02's pixel probe and a block4_pool probe at 50 labels per
+    class) with the BLAS threads the machine offers against one thread, which `linear_probe` uses;
+    with the two validation scores, which must agree."""
+    from tl_kit import linear_probe
+    from tl_kit.data import load_dataset
+    from tl_kit.experiments import block_features, pixels, take_per_class
+    from tl_kit.weights import load_vgg16
+
+    data = load_dataset(profile=profile)
+    base, _ = load_vgg16("offline", input_shape=profile.input_shape, verbose=False)
+    blocks, raw = block_features(base, data), pixels(data)
+    cases = {"pixels, 10 labels per class": (raw["train"], raw["val"], take_per_class(data.y_train, 10, 0)),
+             "block4_pool, 50 labels per class": (blocks["train"]["block4_pool"], blocks["val"]["block4_pool"],
+                                                  take_per_class(data.y_train, 50, 0))}
+    out = {}
+    for name, (train, val, idx) in cases.items():
+        row = {}
+        for threads in (None, 1):  # None: as many BLAS threads as the machine is set up for
+            key = "one_thread" if threads else "all_threads"
+            fit = lambda: linear_probe(train[idx], data.y_train[idx], val, data.y_val, blas_threads=threads)  # noqa: E731
+            row[f"{key}_s"] = median_time(fit, repeats)
+            row[f"{key}_val"] = fit().val_score
+        row["speedup"] = row["all_threads_s"] / row["one_thread_s"]
+        out[name] = row
+    return out
+
+
 def phase_one(profile, cache, seed: int = 0):
     """Lesson 03's starting point: the shipped data, the offline VGG16 frozen, and a GAP head
     trained on its cached block5_pool features. Returns ((train, val, test), its TransferModel)."""
@@ -364,6 +392,8 @@ def main() -> int:
                         "(benchmarks/bf16.py), merged into the existing results.json")
     parser.add_argument("--only-make-test", action="store_true", help="time only a warm `make test`, merged into "
                                                                       "the existing results.json")
+    parser.add_argument("--only-probe", action="store_true", help="only time the linear probe with all BLAS threads "
+                                                                  "and with one, merged into results.json")
     parser.add_argument("--only-backends", action="store_true", help="only compare TensorFlow and JAX (lesson 02, "
                                                                      "VGG16 forward), merged into results.json")
     args = parser.parse_args()
@@ -380,6 +410,11 @@ def main() -> int:
     if args.only_backends:
         res = json.loads((out / "results.json").read_text())
         res.update(backend_comparison())
+        print(write_results(res, out))
+        return 0
+    if args.only_probe:
+        res = json.loads((out / "results.json").read_text())
+        res["probe_threads"] = probe_threads(cpu)
         print(write_results(res, out))
         return 0
     if args.only_bf16:
@@ -422,6 +457,8 @@ def main() -> int:
     print("feature extraction versus bare predict …", flush=True)
     res["extraction"] = extract_vs_predict(cpu)
     res["extract_vs_predict"] = res["extraction"]["ratio"]
+    print("linear probe, all BLAS threads versus one …", flush=True)
+    res["probe_threads"] = probe_threads(cpu)
     if "prefix" not in args.skip:
         print("fine-tuning per epoch, naive versus cached prefix …", flush=True)
         res["prefix"] = prefix_speedups(cpu, epochs=2 if args.quick else 3)
@@ -448,7 +485,7 @@ def run_lessons(profiles: list[str], notebooks: list[str] | None = None) -> dict
     import tempfile
 
     from tl_kit.info import measure_vgg16_speed
-    from tl_kit.lessons import LESSONS, record_times
+    from tl_kit.lessons import LESSONS, record_times, write_header_times
     from tl_kit import config
     from tl_kit.profiles import PROFILES
 
@@ -473,6 +510,8 @@ def run_lessons(profiles: list[str], notebooks: list[str] | None = None) -> dict
         res.update(found)
         speed = measure_vgg16_speed(PROFILES[profile].image_size)
         record_times(profile, seconds, speed)
+        if profile == "cpu":
+            print("lesson headers rewritten:", write_header_times() or "none changed", flush=True)
         res[f"{profile}_vgg16_images_per_s"] = {"image_size": PROFILES[profile].image_size, "images_per_s": speed}
         if profile == "fast" and not notebooks:
             res["fast_suite_seconds"] = sum(seconds.values())
@@ -514,6 +553,9 @@ def render(res: dict) -> str:
     e = res["extraction"]
     rows.append(f"| feature extraction, kit / bare predict ({e['images']} images) | {e['ratio']:.2f}× "
                 f"({e['kit_images_per_s']:.0f} vs {e['predict_images_per_s']:.0f} images/s) | ≥ 0.9× |")
+    for case, p in res.get("probe_threads", {}).items():
+        rows.append(f"| linear probe ({case}), all BLAS threads → one | {p['all_threads_s']:.2f} → {p['one_thread_s']:.2f} s "
+                    f"= {p['speedup']:.1f}× (validation {p['all_threads_val']:.1%} vs {p['one_thread_val']:.1%}) | |")
     from tl_kit import PRESETS
 
     for preset, p in res.get("prefix", {}).items():

@@ -123,3 +123,24 @@ def test_a_shared_folder_this_account_cannot_read_is_left_out_with_advice(monkey
     assert said.count("is not a folder this account can read") == 1 and "chmod -R a+rX" in said
     monkeypatch.setenv("TL_KIT_SHARED_DIR", str(tmp_path))
     assert config.shared_dir() == tmp_path
+
+
+def test_each_lesson_header_states_the_time_measured_for_it():
+    """The time under a lesson's title is written from lesson_times.json (benchmarks/run.py
+    rewrites it after timing), so a header never says a time nobody measured."""
+    import nbformat
+
+    from tl_kit.lessons import HEADER_TIME, header_time, lesson_paths
+
+    for path in lesson_paths():
+        first = nbformat.read(path, as_version=4).cells[0].source
+        found = HEADER_TIME.search(first)
+        assert found and found.group(0) == header_time(path.name), f"{path.name}: run write_header_times()"
+
+
+def test_header_durations_round_to_half_minutes():
+    from tl_kit.lessons import _duration
+
+    assert [_duration(s) for s in (25, 60, 89, 268, 326, 600)] == [
+        "under a minute", "about 1 minute", "about 1½ minutes", "about 4½ minutes", "about 5½ minutes",
+        "about 10 minutes"]

@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import BACKENDS, run_on_backend
 
 from tl_kit.errors import LayerError, ShapeError
-from tl_kit.inside import channel_weights, gradcam, layer_weights, split_at, top_images, weight_change
+from tl_kit.inside import (GradCAM, background_mask, channel_weights, favourites_in_common, favourites_sentence,
+                           gradcam, heat_place, layer_weights, split_at, top_images, weight_change)
 
 # A small CNN learns "is there a bright square?"; the square is always in the top-left corner of
 # the positive images, so Grad-CAM for "square" must peak there.
@@ -73,7 +74,7 @@ def normalised(coarse):
 
 
 out = {"backend": keras.backend.backend(), "probs": probs.tolist(), "classes": [], "probability": [],
-       "coarse": [], "hand_logit": [], "hand_probability": []}
+       "coarse": [], "hand_logit": [], "hand_probability": [], "signed": [], "hand_signed": [], "empty": []}
 for c in range(3):
     cam = gradcam(model, image, layer="conv", class_index=c)
     dp_dz = probs[c] * ((np.arange(3) == c) - probs)  # the softmax's Jacobian row: what the probability would use
@@ -82,6 +83,9 @@ for c in range(3):
     out["coarse"].append(cam.coarse.tolist())
     out["hand_logit"].append(normalised(maps @ (kernel[:, c] / 36)).tolist())
     out["hand_probability"].append(normalised(maps @ (kernel @ dp_dz / 36)).tolist())
+    out["signed"].append(cam.signed.tolist())
+    out["hand_signed"].append((maps @ (kernel[:, c] / 36)).tolist())
+    out["empty"].append(cam.empty)
 print(json.dumps(out))
 """
 
@@ -95,6 +99,9 @@ def test_gradcam_weights_the_maps_by_the_gradient_of_the_logit_as_a_hand_computa
         assert np.max(logit) == 1.0
         np.testing.assert_allclose(coarse, logit, atol=1e-5)
         assert not np.allclose(logit, probability, atol=1e-2)  # the two differ here: the test can tell them apart
+    # the signed sum before the ReLU is kept, unscaled: what says how far below 0 an empty map is
+    np.testing.assert_allclose(result["signed"], result["hand_signed"], atol=1e-5)
+    assert result["empty"] == [bool(np.max(h) <= 0) for h in result["hand_signed"]]
 
 
 # The same small model twice: as built (random weights), then with the last Dense layer's kernel and bias
@@ -210,3 +217,68 @@ def test_channel_weights_and_top_images():
     assert list(top_images(acts, 1, k=3)) == [3, 1, 4]
     with pytest.raises(ShapeError):
         top_images(acts, 3)
+
+
+def _cam(coarse, signed=None):
+    coarse = np.asarray(coarse, dtype=float)
+    return GradCAM(np.zeros((16, 16)), coarse, 0, 0.9, "conv", None if signed is None else np.asarray(signed))
+
+
+def test_the_background_is_the_frames_colour_and_an_object_touching_the_frame_does_not_change_it():
+    picture = np.full((16, 16, 3), 255, dtype=np.uint8)  # white, as the emoji
+    picture[4:12, 4:12] = (200, 30, 30)  # a red square in the middle
+    picture[0:3, 0] = 0  # a few dark pixels on the frame itself
+    mask = background_mask(picture)
+    assert not mask[4:12, 4:12].any() and mask[12:, :].all() and not mask[0, 0]
+    dark = np.zeros((16, 16, 3))  # Fashion-MNIST: a light object on black
+    dark[5:9, 5:9] = 180
+    assert background_mask(dark).sum() == 16 * 16 - 16
+
+
+def test_heat_place_counts_the_heat_on_the_frame_and_on_cells_without_any_object_pixel():
+    picture = np.full((16, 16, 3), 255, dtype=np.uint8)
+    picture[4:12, 4:12] = 0  # the object fills exactly the four middle cells of a 4×4 grid
+    corner = np.zeros((4, 4))
+    corner[0, 0] = 1.0  # all the heat on a frame cell that holds no object pixel
+    place = heat_place(_cam(corner), picture)
+    assert (place.ring, place.ring_cells, place.bare, place.bare_cells) == (1.0, 0.75, 1.0, 0.75)
+    assert not place.empty and "100% of the heat on the frame's cells (75% of the cells)" in place.sentence()
+    middle = np.zeros((4, 4))
+    middle[1:3, 1:3] = [[1.0, 0.5], [0.5, 0.0]]
+    inside = heat_place(_cam(middle), picture)
+    assert inside.ring == inside.bare == 0.0
+    edge = np.zeros((4, 4))
+    edge[1, 0] = 1.0  # a frame cell beside the object: still no object pixel in it
+    picture[4:12, 3] = 0  # now the object reaches into that cell
+    assert heat_place(_cam(edge), picture).bare == 0.0
+
+
+def test_an_empty_map_says_so_with_its_largest_signed_sum():
+    empty = _cam(np.zeros((2, 2)), signed=[[-0.5, -0.25], [-1.0, -2.0]])
+    assert empty.empty and not _cam([[0.0, 0.2], [0.0, 0.0]]).empty
+    place = heat_place(empty, np.full((8, 8, 3), 255))
+    assert place.empty and place.ring == place.bare == 0.0
+    assert place.sentence() == ("empty map: Σ α_k A^k is at most -0.25, ≤ 0 in all 4 cells, so no place raises "
+                                "this class's score")
+
+
+def test_favourites_are_compared_with_random_sets_for_class_and_colour():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 30)  # four classes of 30
+    images = rng.integers(100, 156, size=(120, 4, 4, 3)).astype(np.uint8)  # grey-ish, a little noise
+    red = np.array([3, 40, 70, 100, 110, 5])  # six images of four classes, all made red
+    images[red] = (250, 20, 20)
+    same_class = np.arange(30, 36)  # six images of class 1, ordinary colours
+    common = favourites_in_common({"red": red, "class": same_class}, images, labels, draws=500)
+    by_colour, by_class = common["red"], common["class"]
+    assert by_colour.colour_p < 0.05 and by_colour.class_p > 0.05
+    assert by_colour.shift[0] > 50 and by_colour.shift[1] < -50  # redder, less green than the average
+    assert by_class.count == 6 and by_class.top_class == 1 and by_class.class_p < 0.05 and by_class.colour_p > 0.05
+    assert 1.5 < by_class.chance_counts.mean() < 3.5  # six random images of four classes: two or three of one
+    both = favourites_sentence(common)
+    assert both.startswith("1 of 2 channels have one class") and "1 of 2 have a mean colour" in both
+    assert "equally often" in both
+    assert "colour sets the favourites apart more often" in favourites_sentence({"red": by_colour})
+    assert "class sets the favourites apart more often" in favourites_sentence({"class": by_class})
+    plain = favourites_in_common({"any": np.array([0, 31, 62, 93, 1, 32])}, images, labels, draws=500)
+    assert "Neither class nor colour" in favourites_sentence(plain)

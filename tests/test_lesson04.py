@@ -1,16 +1,14 @@
 """Lesson 04 and its data check-up, on a folder built from the shipped data with planted problems."""
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 
 from tests.conftest import copy_class_images
+from tests.restarts import execute_with_restarts
 from tl_kit import TransferModel
 from tl_kit.data import DataWarning, load_dataset
 from tl_kit.datacheck import check_folder, make_demo_folder
@@ -49,17 +47,10 @@ def test_demo_folder_is_a_clean_class_folder(tmp_path):
 
 
 def test_lesson_04_runs_on_a_teachers_folder_and_leaves_model_and_report(messy_folder, tmp_path):
-    nb = nbformat.read(ROOT / "notebooks" / "04_your_own_images.ipynb", as_version=4)
-    env_keys = {"TL_KIT_OWN_IMAGES": str(messy_folder), "TL_KIT_RUNS": str(tmp_path / "runs"),
-                "TL_KIT_PROFILE": "fast", "TL_KIT_LIVE_PLOTS": "0"}
-    old = {k: os.environ.get(k) for k in env_keys}
-    os.environ.update(env_keys)
-    try:
-        NotebookClient(nb, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    env = {"TL_KIT_OWN_IMAGES": str(messy_folder), "TL_KIT_RUNS": str(tmp_path / "runs"), "TL_KIT_PROFILE": "fast",
+           "TL_KIT_LIVE_PLOTS": "0"}
+    # a fresh kernel from the cell that says it needs nothing from above (as after a restart)
+    nb = execute_with_restarts(ROOT / "notebooks" / "04_your_own_images.ipynb", env, tmp_path)
     outputs = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
                         for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "broken.png" in outputs and "different classes" in outputs

@@ -170,3 +170,20 @@ def test_label_efficiency_says_when_two_lines_coincide():
     assert any("lines coincide" in t.get_text() for t in same.axes[0].texts)
     apart = plot_label_efficiency({"a": {2: [0.4, 0.5], 5: [0.6, 0.7]}, "b": {2: [0.2, 0.3], 5: [0.6, 0.7]}}, "t")
     assert "coincide" not in apart.alt_text
+
+
+def test_feature_maps_each_get_their_own_colour_scale_and_black_means_exactly_zero():
+    from tl_kit.plots import plot_activations
+
+    loud, quiet, silent = np.zeros((4, 4)), np.zeros((4, 4)), np.zeros((4, 4))
+    loud[0, 0], quiet[1:3, 1:3], silent[:] = 500.0, 2.0, -1.0  # one map near 500 must not darken the others
+    fig = plot_activations({"block1_conv2": np.stack([loud, quiet, silent], axis=-1)}, channels=3)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert [im.norm.vmax for im in images[:2]] == [500.0, 2.0] and all(im.norm.vmin == 0 for im in images)
+    drawn = images[1].get_array()
+    assert drawn.mask.sum() == 12 and drawn[1, 1] == 2.0  # the 12 zeros are masked: drawn black
+    assert tuple(images[1].cmap.get_bad()[:3]) == (0.0, 0.0, 0.0)
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["max 500", "max 2", "silent"]
+    text = fig.alt_text
+    assert "each map on its own colour scale" in text and "black: exactly 0, no response" in text
+    assert "block1_conv2: 1 of 3 maps silent, 90% of positions black, maxima 2 to 500" in text  # 43 of 48

@@ -51,7 +51,11 @@ def test_lesson_00_says_whether_this_cpu_does_bfloat16():
     assert info.cpu_bfloat16("flags\t: fpu sse avx2\n") == []
     fast = PROFILES["fast"]
     assert "TL_KIT_PRECISION=mixed_bfloat16 ran VGG16 about 2× faster" in info.precision_line(fast, ["avx512_bf16"])
-    assert info.precision_line(fast, []) == "precision: float32"
+    without = info.precision_line(fast, [])  # says what it found and what follows, not only the precision
+    assert without.startswith("precision: float32") and "neither avx512_bf16 nor amx_bf16" in without
+    assert "stays the right choice" in without and "2× faster" not in without
+    assert "could not read this CPU's features" in info.precision_line(fast, None)
+    assert "no advice either way" in info.precision_line(fast, ["avx512_bf16"], gpu=True)
     bf16 = get_profile("fast").__class__(**{**fast.__dict__, "precision": "mixed_bfloat16"})
     assert "may be slower" in info.precision_line(bf16, [])
 

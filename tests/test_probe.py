@@ -42,3 +42,16 @@ def test_images_are_flattened_and_a_vector_per_image_is_required():
     assert linear_probe(images, y, images, y).C == linear_probe(x, y, x, y).C
     with pytest.raises(ShapeError, match="one feature vector"):
         linear_probe(np.zeros(30), y, x, y)
+
+
+def test_one_blas_thread_gives_the_same_probe_and_the_limit_is_lifted_afterwards():
+    from threadpoolctl import threadpool_info
+
+    x, y = blobs(40, classes=4, dim=300, spread=3.0)
+    xv, yv = blobs(15, classes=4, dim=300, spread=3.0, seed=1)
+    before = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
+    one = linear_probe(x, y, xv, yv, xv, yv)  # blas_threads=1, the default
+    assert [(i["internal_api"], i["num_threads"]) for i in threadpool_info()] == before
+    every = linear_probe(x, y, xv, yv, xv, yv, blas_threads=None)
+    assert one.C == every.C and one.val_by_C == pytest.approx(every.val_by_C, abs=0.02)
+    np.testing.assert_allclose(one.model[-1].coef_, every.model[-1].coef_, rtol=1e-3, atol=1e-4)

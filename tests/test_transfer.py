@@ -517,3 +517,26 @@ def test_a_cut_model_trains_the_same_on_both_paths_reloads_and_guards_its_flags(
     assert prefix["weights"] == pytest.approx(full["weights"], rel=1e-3)
     assert result["reloaded"][:3] == ["block4_pool", "fine_tune_last_block", 10.0] and result["reloaded"][3] < 1e-5
     assert result["stale"] == "refused"
+
+
+@pytest.mark.parametrize("losses", [[1.0, 0.995, 0.99, 0.985, 0.98], [1.0, 0.8, 0.795, 0.7, 0.71, 0.72], [0.5, 0.6, 0.7]])
+def test_the_checkpoint_saves_the_epoch_early_stopping_keeps(losses, tmp_path):
+    """Both count an epoch as better only when validation loss improves by MIN_DELTA, so the model
+    on disk is the one training ends with (a gain of 0.005 a step is no gain to either)."""
+    import keras
+
+    from tl_kit import early_stopping
+
+    class Saved:
+        def save(self, path):
+            pass
+
+    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    stop, checkpoint = early_stopping(patience=10), BestModelCheckpoint(Saved(), tmp_path / "m.keras")
+    for callback in (stop, checkpoint):
+        callback.set_model(net)
+        callback.on_train_begin()
+    for epoch, loss in enumerate(losses):
+        for callback in (stop, checkpoint):
+            callback.on_epoch_end(epoch, {"val_loss": loss})
+    assert checkpoint.saved_epochs[-1] == stop.best_epoch

@@ -95,7 +95,12 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def early_stopping(patience: int, min_delta: float = 0.01) -> keras.callbacks.EarlyStopping:
+#: How much validation loss must improve to count as better: early stopping and the checkpoint share
+#: it, so the epoch a run keeps in memory is the epoch it saved to disk.
+MIN_DELTA = 0.01
+
+
+def early_stopping(patience: int, min_delta: float = MIN_DELTA) -> keras.callbacks.EarlyStopping:
     """The lessons' stopping rule: stop when validation loss has not improved by `min_delta` for
     `patience` epochs, and keep the best epoch's weights.
 

@@ -82,21 +82,57 @@ def cpu_bfloat16(cpuinfo: str | None = None) -> list[str]:
     return [f for f in BF16_FLAGS if f in flags]
 
 
-def precision_line(profile: Profile, hardware: list[str]) -> str:
-    """What lesson 00 says about lower precision on this machine."""
+def precision_line(profile: Profile, hardware: list[str] | None, gpu: bool = False) -> str:
+    """What lesson 00 says about lower precision here: the precision in use, what the kit found
+    out about bfloat16 on this machine, and what follows from it.
+
+    `hardware` is `cpu_bfloat16()`'s list of this CPU's bfloat16 features, or None when the
+    CPU's features could not be read (no /proc/cpuinfo: not Linux). `gpu` says whether the lessons
+    compute on a GPU, where the CPU's features do not matter and the kit has measured nothing.
+
+    >>> from tl_kit.profiles import PROFILES
+    >>> precision_line(PROFILES["cpu"], ["avx512_bf16"]).split(".")[0]
+    'precision: float32 (the default)'
+    """
     env = config.SETTINGS["precision"].env
+    flags = " nor ".join(BF16_FLAGS)
+    if gpu:
+        chosen = " (the default)" if profile.precision == "float32" else f" (set by {env})"
+        return (f"precision: {profile.precision}{chosen}; the "
+                f"lessons compute on a GPU here, where the kit has not measured {env}=mixed_bfloat16 (its "
+                "measurement is on a CPU: README, Profiles), so it gives no advice either way.")
+    if hardware is None:
+        found = ("the kit could not read this CPU's features (it reads /proc/cpuinfo, which only Linux has), so "
+                 "it cannot tell whether bfloat16 is done in hardware here")
+        if profile.precision == "float32":
+            return f"precision: float32 (the default); {found}: keep float32 unless you time both."
+        return f"precision: {profile.precision} (set by {env}); {found}: time a lesson with and without it."
     if profile.precision != "float32":
-        return (f"precision: {profile.precision}" + ("" if hardware else
-                " — this CPU has no bfloat16 arithmetic in hardware, so it may be slower than float32"))
+        if hardware:
+            return (f"precision: {profile.precision} (set by {env}); this CPU does bfloat16 in hardware "
+                    f"({', '.join(hardware)}), the only case where the kit measured it faster (README, Profiles).")
+        return (f"precision: {profile.precision} (set by {env}), but this CPU lists neither {flags} among its "
+                f"features: it has no bfloat16 arithmetic in hardware, so {profile.precision} may be slower than "
+                f"float32 here; unset {env} to go back to float32.")
     if hardware:
-        return (f"precision: float32; this CPU does bfloat16 in hardware ({', '.join(hardware)}): "
-                f"{env}=mixed_bfloat16 ran VGG16 about 2× faster on the kit's reference CPU (README, Profiles)")
-    return "precision: float32"
+        return (f"precision: float32 (the default). This CPU does bfloat16 in hardware ({', '.join(hardware)}): "
+                f"{env}=mixed_bfloat16 ran VGG16 about 2× faster on the kit's reference CPU, at the same accuracy "
+                "(README, Profiles), so it is worth trying here.")
+    return (f"precision: float32 (the default), and it stays the right choice here: this CPU lists neither {flags} "
+            f"among its features, so it has no bfloat16 arithmetic in hardware, and {env}=mixed_bfloat16 would "
+            "emulate it in software: the kit measured a speed-up only on a CPU that has it (README, Profiles).")
 
 
 def precision_advice(profile: Profile | None = None) -> str:
-    """One line for lesson 00: the precision in use, and whether this CPU could use bfloat16."""
-    return precision_line(profile or get_profile(), cpu_bfloat16())
+    """One line for lesson 00: the precision in use, whether this machine could compute faster in
+    bfloat16, and why (what the kit read of the CPU's features, or that the lessons run on a GPU)."""
+    from .profiles import gpu_available
+
+    try:
+        hardware: list[str] | None = cpu_bfloat16(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        hardware = None
+    return precision_line(profile or get_profile(), hardware, gpu=gpu_available())
 
 
 def report(profile: Profile | None = None, measure: bool = True) -> str:

@@ -132,6 +132,13 @@ class GradCAM:
     class_index: int
     probability: float
     layer: str
+    signed: np.ndarray | None = None  # Σ_k α_k A^k per cell before the ReLU (unscaled); None if not kept
+
+    @property
+    def empty(self) -> bool:
+        """True when no cell has positive evidence: the weighted sum is ≤ 0 everywhere, so the ReLU
+        leaves nothing (the model's score for the class does not rise, to first order, anywhere)."""
+        return not float(self.coarse.max()) > 0
 
 
 def gradcam(model, image: np.ndarray, layer: str = "block5_conv3", class_index: int | None = None,
@@ -167,12 +174,13 @@ def gradcam(model, image: np.ndarray, layer: str = "block5_conv3", class_index: 
         raise ShapeError(f"class_index {class_index} is outside the model's {len(probs)} classes.")
     grads = _gradient(lambda a: split.scores(a)[0, chosen], maps)  # the logit: see the module's docstring
     weights = channel_weights(grads[0])
-    coarse = np.maximum(np.tensordot(maps[0], weights, axes=([2], [0])), 0.0)
+    signed = np.tensordot(maps[0], weights, axes=([2], [0]))
+    coarse = np.maximum(signed, 0.0)
     top = float(coarse.max())
     coarse = coarse / top if top > 0 else coarse
     heatmap = keras.ops.convert_to_numpy(keras.ops.image.resize(coarse[..., None], image.shape[:2],
                                                                 interpolation="bilinear"))[..., 0]
-    return GradCAM(np.clip(heatmap, 0.0, 1.0), coarse, chosen, float(probs[chosen]), layer)
+    return GradCAM(np.clip(heatmap, 0.0, 1.0), coarse, chosen, float(probs[chosen]), layer, signed)
 
 
 def channel_weights(grads: np.ndarray) -> np.ndarray:
@@ -211,3 +219,151 @@ def top_images(activations: np.ndarray, channel: int, k: int = 6) -> np.ndarray:
         raise ShapeError(f"channel {channel} is outside 0…{activations.shape[-1] - 1}.")
     strength = activations[..., channel].mean(axis=(1, 2))
     return np.argsort(-strength, kind="stable")[:k]
+
+
+def background_mask(image: np.ndarray, tolerance: float = 24.0) -> np.ndarray:
+    """True where a pixel has the picture's background colour: within `tolerance` (0…255, in every
+    channel) of the median colour of its outermost row and column of pixels, the frame around it.
+
+    Right for pictures on a plain background (the emoji on white, Fashion-MNIST on black); a photo
+    whose frame is busy gets a mask of the pixels that happen to match its median.
+
+    >>> picture = np.full((4, 4, 3), 255); picture[1:3, 1:3] = 0   # a black square on white
+    >>> int(background_mask(picture).sum())
+    12
+    """
+    image = np.asarray(image, dtype="float32")
+    if image.ndim == 2:
+        image = image[..., None]
+    frame = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])  # (pixels, channels)
+    return np.all(np.abs(image - np.median(frame, axis=0)) <= tolerance, axis=-1)
+
+
+@dataclass
+class HeatPlace:
+    """Where one Grad-CAM map puts its evidence, counted on the conv layer's own grid of cells (the
+    finest place the map can name), each share against the share of the cells it covers."""
+
+    empty: bool
+    grid: tuple[int, int]
+    ring: float  # share of the heat in the outer ring of cells, along the picture's frame
+    ring_cells: float  # share of the cells in that ring
+    bare: float  # share of the heat in cells with no object pixel at all (background only)
+    bare_cells: float  # share of such cells
+    peak: float  # the largest signed sum Σ α_k A^k over the cells (≤ 0 when the map is empty)
+
+    def sentence(self) -> str:
+        """One line: empty, or where the heat lies against the share of the cells."""
+        if self.empty:
+            return (f"empty map: Σ α_k A^k is at most {self.peak:.2g}, ≤ 0 in all {self.grid[0] * self.grid[1]} "
+                    "cells, so no place raises this class's score")
+        return (f"{self.ring:.0%} of the heat on the frame's cells ({self.ring_cells:.0%} of the cells), "
+                f"{self.bare:.0%} on cells with no object pixel ({self.bare_cells:.0%} of the cells)")
+
+
+def heat_place(cam: GradCAM, image: np.ndarray, tolerance: float = 24.0) -> HeatPlace:
+    """Where `cam` (for `image`) puts its heat: on the frame's ring of cells, and on cells that hold
+    no object pixel (`background_mask`), each compared with the share of the cells they are.
+
+    A cell covers image_size / grid pixels a side, so a cell that holds the edge of the object
+    also holds background: only heat on cells *without any* object pixel is evidence found where
+    there is no object.
+    """
+    coarse = np.asarray(cam.coarse, dtype="float64")
+    rows, cols = coarse.shape
+    ring = np.ones((rows, cols), bool)
+    ring[1:-1, 1:-1] = False
+    background = background_mask(image, tolerance)
+    r_edges = np.linspace(0, background.shape[0], rows + 1).round().astype(int)
+    c_edges = np.linspace(0, background.shape[1], cols + 1).round().astype(int)
+    bare = np.array([[background[r_edges[i]:r_edges[i + 1], c_edges[j]:c_edges[j + 1]].all() for j in range(cols)]
+                     for i in range(rows)])
+    total = coarse.sum()
+    share = (lambda mask: float(coarse[mask].sum() / total)) if total > 0 else (lambda mask: 0.0)
+    signed = cam.signed if cam.signed is not None else cam.coarse
+    return HeatPlace(cam.empty, (rows, cols), share(ring), float(ring.mean()), share(bare), float(bare.mean()),
+                     float(np.max(signed)))
+
+
+@dataclass
+class Favourites:
+    """What one channel's favourite images have in common: a class, a colour, each against chance
+    (the same number of training images drawn at random, `draws` times)."""
+
+    label: str
+    indices: np.ndarray
+    top_class: int
+    count: int  # how many of the favourites are of `top_class`
+    chance_counts: np.ndarray  # per random draw: how many of its images are of its most common class
+    colour: np.ndarray  # the favourites' mean colour, RGB 0…255
+    shift: np.ndarray  # that colour minus all the training images' mean colour
+    chance_distances: np.ndarray  # per random draw: how far its mean colour is from the average
+
+    @property
+    def k(self) -> int:
+        return len(self.indices)
+
+    @property
+    def class_p(self) -> float:
+        """Share of random draws whose most common class is at least as common as the favourites'."""
+        return float(np.mean(self.chance_counts >= self.count))
+
+    @property
+    def colour_p(self) -> float:
+        """Share of random draws whose mean colour is at least as far from the average as the favourites'."""
+        return float(np.mean(self.chance_distances >= np.linalg.norm(self.shift)))
+
+
+def favourites_in_common(picks: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray, draws: int = 2000,
+                         seed: int = 0) -> dict[str, Favourites]:
+    """For each channel's favourite images (`picks`: label → indices into `images`), their most
+    common class and their mean colour, each with what `draws` random sets of as many training
+    images give: the baseline that says whether "4 of 6 are food" or "redder than average" is
+    more than chance.
+
+    >>> labels = np.array([0] * 50 + [1] * 50); images = np.zeros((100, 2, 2, 3)); images[:50] = 200
+    >>> common = favourites_in_common({"c": np.arange(6)}, images, labels)
+    >>> common["c"].count, common["c"].class_p < 0.05, common["c"].colour_p < 0.05
+    (6, True, True)
+    """
+    rng = np.random.default_rng(seed)
+    images, labels = np.asarray(images), np.asarray(labels)
+    colours = images.reshape(len(images), -1, images.shape[-1] if images.ndim == 4 else 1).mean(axis=1)
+    average = colours.mean(axis=0)
+    found = {}
+    for label, idx in picks.items():
+        idx = np.asarray(idx)
+        k = len(idx)
+        counts = np.bincount(labels[idx])
+        samples = [rng.choice(len(labels), size=k, replace=False) for _ in range(draws)]
+        chance_counts = np.array([np.bincount(labels[s]).max() for s in samples])
+        chance_distances = np.array([np.linalg.norm(colours[s].mean(axis=0) - average) for s in samples])
+        mean = colours[idx].mean(axis=0)
+        found[label] = Favourites(label, idx, int(counts.argmax()), int(counts.max()), chance_counts, mean,
+                                  mean - average, chance_distances)
+    return found
+
+
+def favourites_sentence(common: dict[str, Favourites], level: float = 0.05) -> str:
+    """What the favourites share, over all channels, in words computed from `favourites_in_common`:
+    how many channels have a class, how many a colour, beyond what `level` of random draws reach,
+    and which of the two explains them better here."""
+    n = len(common)
+    first = next(iter(common.values()))
+    by_class = sum(f.class_p < level for f in common.values())
+    by_colour = sum(f.colour_p < level for f in common.values())
+    counted = (f"{by_class} of {n} channels have one class among their top {first.k} more often than "
+               f"{1 - level:.0%} of {len(first.chance_counts)} random sets of {first.k} training images do; "
+               f"{by_colour} of {n} have a mean colour farther from the average than {1 - level:.0%} of those sets. ")
+    if by_colour > by_class:
+        verdict = ("Here colour sets the favourites apart more often than class: these channels respond to a "
+                   "colour (and the shapes that carry it) across classes.")
+    elif by_class > by_colour:
+        verdict = ("Here class sets the favourites apart more often than colour: these channels behave more like "
+                   "detectors of (parts of) a class.")
+    elif by_class:
+        verdict = "Class and colour set them apart equally often: the images themselves must tell which came first."
+    else:
+        verdict = ("Neither class nor colour sets the favourites apart from random images: look for a shape or a "
+                   "texture they share.")
+    return counted + verdict

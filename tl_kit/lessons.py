@@ -10,6 +10,7 @@ says so instead of guessing.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,50 @@ def record_times(profile: str, seconds: dict[str, float], images_per_s: float | 
     if device is not None:
         times.setdefault("devices", {})[profile] = device
     TIMES_FILE.write_text(json.dumps(times, indent=2, ensure_ascii=False) + "\n")
+
+
+def _duration(seconds: float) -> str:
+    """'under a minute', 'about 1 minute', 'about 5½ minutes': to the nearest half minute."""
+    if seconds < 60:
+        return "under a minute"
+    halves = max(2, round(seconds / 30))
+    whole, half = divmod(halves, 2)
+    return f"about {whole}{'½' if half else ''} minute{'s' if halves > 2 else ''}"
+
+
+def header_time(notebook: str) -> str:
+    """The time line under a lesson's title, written from lesson_times.json so that it always says
+    what was measured, where: cpu on the reference 2-core machine, gpu on the device named there.
+    Lesson 00 scales the same numbers to the learner's machine."""
+    times = read_times()
+    seconds = times["seconds"].get(notebook, {})
+    cpu, gpu = seconds.get("cpu"), seconds.get("gpu")
+    text = (f"{_duration(cpu)} on a 2-core CPU (`cpu` profile, measured on the reference machine with an empty "
+            "cache; lesson 00 estimates it for yours)" if cpu is not None else "not yet timed on a CPU")
+    device = times.get("devices", {}).get("gpu", "a GPU").split(",")[0]
+    text += f"; {_duration(gpu)} on a GPU ({device})" if gpu is not None else "; not yet timed on a GPU"
+    return f"*Time: {text}.*"
+
+
+#: the time line in a lesson's first cell
+HEADER_TIME = re.compile(r"^\*Time: .*\*$", re.MULTILINE)
+
+
+def write_header_times() -> list[str]:
+    """Rewrite each lesson's time line from lesson_times.json (benchmarks/run.py calls it after
+    timing the lessons); returns the notebooks it changed."""
+    import nbformat
+
+    changed = []
+    for path in lesson_paths():
+        nb = nbformat.read(path, as_version=4)
+        first = nb.cells[0]
+        line = header_time(path.name)
+        if HEADER_TIME.search(first.source) and HEADER_TIME.search(first.source).group(0) != line:
+            first.source = HEADER_TIME.sub(line.replace("\\", "\\\\"), first.source)
+            nbformat.write(nb, path)
+            changed.append(path.name)
+    return changed
 
 
 def lesson_paths() -> list[Path]:

@@ -100,7 +100,8 @@ def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "ac
                        f"{len(h[f'val_{metric}'])} epochs" for name, h in histories.items() if h.get(f"val_{metric}"))
     phase = " A first phase, in grey, comes before a dotted line; the runs continue after it." if before else ""
     return _alt(fig, f"Training curves: loss (left) and {metric} (right) per epoch, training solid and validation "
-                     f"dashed.{phase} Last values: {finals or 'none yet'}.")
+                     f"dashed.{phase} Last epoch's values: {finals or 'none yet'} (with early stopping the model "
+                     "kept is its best epoch, which the tables score).")
 
 
 def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
@@ -184,29 +185,49 @@ def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure
 
 
 def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
-    """For each named layer, its first `channels` feature maps of one image (H, W, C), on one colour
-    scale per layer (ReLU outputs: 0 is dark) with its colour bar, so that maps of a layer can be
-    compared with each other and an all-dark map reads as "this channel did not respond"."""
-    fig, axes = plt.subplots(len(activations), channels, figsize=(channels * 1.25 + 1, len(activations) * 1.4),
+    """For each named layer (a row), its first `channels` feature maps of one image (H, W, C).
+
+    Each map is drawn on its own colour scale, from 0 (dark violet: a response just above 0) to
+    its own maximum (yellow, the number above the map), so a channel whose values are small
+    still shows its pattern beside one whose values are near 500. Black means exactly 0 (or
+    below): the ReLU cut that position off, no response at all. A map that is all black is
+    *silent*: the channel did not respond anywhere in this image. The text alternative counts
+    the silent maps and the share of black positions in each row.
+
+    >>> fig = plot_activations({"block1_conv2": np.maximum(np.random.randn(16, 16, 8), 0)})  # doctest: +SKIP
+    """
+    fig, axes = plt.subplots(len(activations), channels, figsize=(channels * 1.25 + 1, len(activations) * 1.55),
                              squeeze=False, layout="constrained")
+    colours = plt.get_cmap("viridis").with_extremes(bad="black")  # positions masked below: activation ≤ 0
+    rows = []
     for r, (name, act) in enumerate(activations.items()):
-        shown = act[..., :channels]
-        top = float(shown.max()) or 1.0
+        shown = min(channels, act.shape[-1])
         for c in range(channels):
             ax = axes[r, c]
             ax.set_xticks([]), ax.set_yticks([])
-            if c < act.shape[-1]:
-                image = ax.imshow(act[..., c], cmap="viridis", vmin=0, vmax=top)
+            if c >= shown:
+                ax.axis("off")
+                continue
+            fmap = np.asarray(act[..., c], dtype="float64")
+            top = float(fmap.max())
+            ax.imshow(np.ma.masked_less_equal(fmap, 0), cmap=colours, vmin=0, vmax=max(top, 1e-12),
+                      interpolation="nearest")
+            ax.set_facecolor("black")  # an all-masked (silent) map draws nothing over it
+            ax.set_title(f"max {top:.3g}" if top > 0 else "silent", fontsize=7, pad=2)
         axes[r, 0].set_ylabel(f"{name}\n{act.shape[0]}×{act.shape[1]}×{act.shape[2]}", rotation=0, ha="right",
                               va="center", fontsize=8)
-        fig.colorbar(image, ax=axes[r, :], shrink=0.9, pad=0.01, label="activation")
+        maps = act[..., :shown]
+        silent = int(sum(maps[..., c].max() <= 0 for c in range(shown)))
+        tops = [float(maps[..., c].max()) for c in range(shown) if maps[..., c].max() > 0]
+        span = f", maxima {min(tops):.3g} to {max(tops):.3g}" if tops else ""
+        rows.append(f"{name}: {silent} of {shown} maps silent, {float(np.mean(maps <= 0)):.0%} of positions "
+                    f"black{span}")
     if title:
         fig.suptitle(title, fontsize=10)
-    quiet = [f"{name}: {int(sum(act[..., c].max() <= 0 for c in range(min(channels, act.shape[-1]))))} of "
-             f"{min(channels, act.shape[-1])} maps silent" for name, act in activations.items()]
-    return _alt(fig, f"Feature maps of one image, the first {channels} channels of each layer in a row, one colour "
-                     f"scale per row (dark: no response), from {' to '.join(activations)} "
-                     f"({'; '.join(quiet)}).")
+    return _alt(fig, f"Feature maps of one image, the first {channels} channels of each layer in a row, from "
+                     f"{' to '.join(activations)}; each map on its own colour scale, from dark violet (just above 0) "
+                     "to yellow (its maximum, written above it); black: exactly 0, no response; an all-black "
+                     f"map is silent ({'; '.join(rows)}).")
 
 
 def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,

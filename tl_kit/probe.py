@@ -57,27 +57,34 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 def linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                  x_test: np.ndarray | None = None, y_test: np.ndarray | None = None, *,
-                 Cs: tuple[float, ...] = C_GRID) -> ProbeResult:
+                 Cs: tuple[float, ...] = C_GRID, blas_threads: int | None = 1) -> ProbeResult:
     """Fit a standardised L2 logistic regression for each C, keep the best on validation.
 
     Inputs are features (N, ...) of any shape (flattened here): pooled VGG16 activations, or
     raw pixels. Ties on validation go to the stronger regularisation (the smaller C).
+    `blas_threads` limits the linear-algebra threads while it fits (None: as the machine is set up).
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     x_train, x_val = _flat(x_train), _flat(x_val)
     best, val_by_C = None, {}
-    for C in sorted(Cs):
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=300, tol=1e-3))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # the weakest regularisation may stop early
-            model.fit(x_train, y_train)
-        val_by_C[C] = balanced_score(model, x_val, y_val)
-        if best is None or val_by_C[C] > val_by_C[best[0]]:
-            best = (C, model)
-    C, model = best
-    test = None if x_test is None else balanced_score(model, x_test, y_test)
-    return ProbeResult(C, val_by_C[C], test, balanced_score(model, x_train, y_train), model, val_by_C)
+    # A probe's matrices are small (hundreds of images): splitting each product over BLAS threads
+    # costs more than it saves. One thread gives the same fits, several times faster on a 2-core
+    # machine with TensorFlow loaded (benchmarks/results.json: probe_threads).
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        for C in sorted(Cs):
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=300, tol=1e-3))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)  # the weakest regularisation may stop early
+                model.fit(x_train, y_train)
+            val_by_C[C] = balanced_score(model, x_val, y_val)
+            if best is None or val_by_C[C] > val_by_C[best[0]]:
+                best = (C, model)
+        C, model = best
+        test = None if x_test is None else balanced_score(model, x_test, y_test)
+        train = balanced_score(model, x_train, y_train)
+    return ProbeResult(C, val_by_C[C], test, train, model, val_by_C)

@@ -7,7 +7,10 @@ excludes zero, in whichever direction it falls:
     >>> difference_sentence("pretrained features", [0.72, 0.70, 0.74], "random features", [0.66, 0.65, 0.70])
     'pretrained features beat random features by 5.0 points (95% interval +2.5 to +7.5, 3 paired seeds; 72.0% vs 67.0%)'
     >>> difference_sentence("fine-tuning", [0.70, 0.74], "feature extraction", [0.71, 0.72])
-    'no clear difference between fine-tuning and feature extraction: +0.5 points (95% interval -18.6 to +19.6, 2 paired seeds; 72.0% vs 71.5%)'
+    'no clear difference between fine-tuning and feature extraction: fine-tuning scored 0.5 points higher on average, but the 95% interval (-18.6 to +19.6, 2 paired seeds) includes zero (72.0% vs 71.5%)'
+
+"No clear difference" is not "equal": the data cannot tell the two apart, and more seeds
+(a narrower interval) might.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def gain_contrast_sentence(gain: str, name_a: str, gains_a, name_b: str, gains_b
     zero or not: that is one measurement, and "no clear difference" would claim too much.
 
     >>> print(gain_contrast_sentence("the gain over raw pixels", "emoji", [12, 15, 13], "Fashion-MNIST", [3, 4, 2]))
-    the gain over raw pixels was 10.3 points larger on emoji than on Fashion-MNIST (95% interval +7.2 to +13.5; the data sets' seeds are independent: 13.3 vs 3.0 points)
+    the gain over raw pixels was 10.3 points larger on emoji than on Fashion-MNIST (95% interval +7.2 to +13.5, unpaired: the two data sets are separate experiments; mean gain 13.3 vs 3.0 points)
     >>> print(gain_contrast_sentence("the gain", "emoji", [30, 30], "Fashion-MNIST", [5, 5]))
     one measurement: cannot tell whether the gain differed between emoji (+30.0 points) and Fashion-MNIST (+5.0 points): +25.0 points (the same in both seeds: nothing varied between them)
     """
@@ -133,8 +136,8 @@ def gain_contrast_sentence(gain: str, name_a: str, gains_a, name_b: str, gains_b
     if interval.mean < 0:
         return gain_contrast_sentence(gain, name_b, gains_b, name_a, gains_a)
     return (f"{gain} was {interval.mean:.1f} points larger on {name_a} than on {name_b} (95% interval "
-            f"{interval.low:+.1f} to {interval.high:+.1f}; the data sets' seeds are independent: "
-            f"{np.mean(gains_a):.1f} vs {np.mean(gains_b):.1f} points)")
+            f"{interval.low:+.1f} to {interval.high:+.1f}, unpaired: the two data sets are separate experiments; "
+            f"mean gain {np.mean(gains_a):.1f} vs {np.mean(gains_b):.1f} points)")
 
 
 def difference_sentence(name_a: str, a, name_b: str, b) -> str:
@@ -155,7 +158,11 @@ def difference_sentence(name_a: str, a, name_b: str, b) -> str:
         details = f"(95% interval {-interval.high:+.1f} to {-interval.low:+.1f}, {interval.n} paired seeds; " \
                   f"{np.mean(b):.1%} vs {np.mean(a):.1%})"
         return f"{name_b} beat {name_a} by {-interval.mean:.1f} points {details}"
-    return f"no clear difference between {name_a} and {name_b}: {interval.mean:+.1f} points {details}"
+    ahead = (f"{name_a} scored {interval.mean:.1f} points higher on average" if interval.mean >= 0.05 else
+             f"{name_b} scored {-interval.mean:.1f} points higher on average" if interval.mean <= -0.05 else
+             "the two scored the same on average")
+    return (f"no clear difference between {name_a} and {name_b}: {ahead}, but the 95% interval ({interval.low:+.1f} "
+            f"to {interval.high:+.1f}, {interval.n} paired seeds) includes zero ({scores})")
 
 
 def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
@@ -174,24 +181,21 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     won = [name for name, i in varied.items() if i.sign > 0]
     lost = [name for name, i in varied.items() if i.sign < 0]
     tied = [name for name, i in varied.items() if i.sign == 0]
-    parts = []
-    if won:
-        parts.append(f"pretrained features beat {_join(won)}")
-    if lost:
-        parts.append(f"{_join(lost)} beat the pretrained features")
-    if tied:
-        parts.append(f"no clear difference from {_join(tied)}")
+    not_clear = f"no clear difference from {_join(tied)}" if tied else ""
     if won and not lost and not tied:
-        verdict = "transfer paid against every baseline" + (" whose seeds varied" if unvaried else "")
-    elif lost and not won:
-        verdict = "transfer did not pay: a baseline did better"
-    elif won and lost:
-        verdict = "the answer is mixed: transfer beat some baselines and lost to others"
+        verdict = (f"transfer paid against every baseline{' whose seeds varied' if unvaried else ''}: pretrained "
+                   f"features beat {_join(won)}")
+    elif won and not lost:
+        verdict = f"transfer paid against {_join(won)}, but made no clear difference against {_join(tied)}"
     elif won:
-        verdict = "transfer paid against some baselines, with no clear difference from the others"
+        verdict = (f"the answer is mixed: pretrained features beat {_join(won)}, but {_join(lost)} beat them"
+                   + (f"; {not_clear}" if tied else ""))
+    elif lost:
+        verdict = f"transfer did not pay: {_join(lost)} beat the pretrained features" + (f"; {not_clear}" if tied else "")
     else:
-        verdict = "transfer made no clear difference" + (" where the seeds varied" if unvaried else "")
-    sentence = f"On {dataset}, {verdict} ({'; '.join(parts)})"
+        verdict = (f"transfer made no clear difference against {_join(tied)}"
+                   + (" (where the seeds varied)" if unvaried else ""))
+    sentence = f"On {dataset}, {verdict}"
     if unvaried:
         each = " each" if len(unvaried) > 1 else ""
         sentence += (f"; one measurement{each} against {_join(list(unvaried))}: cannot tell "
@@ -211,3 +215,28 @@ def _one_measurement(intervals: dict[str, Interval]) -> str:
 
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def caveat_for_test_set(y_test, difference: float, name: str) -> str:
+    """What one run's difference in balanced accuracy (a fraction, e.g. fine-tuned − head alone)
+    is worth on this test set, in images of its smallest class.
+
+    Balanced accuracy moves in steps: one image of the smallest class more or less right moves
+    it by 1 / (images in that class × classes). On a small test set a difference of a step or
+    two is a single image, which the split alone can decide.
+
+    >>> print(caveat_for_test_set([0] * 6 + [1] * 6 + [2] * 6, 0.056, "fine-tuning"))
+    18 test images (6 in the smallest class): one image of that class more or less right moves balanced accuracy by 5.6 points, so fine-tuning's +5.6 points is 1.0 such images: within a few images, which one run on one split cannot tell from luck. More test images, or several seeds, can.
+    """
+    counts = np.bincount(np.asarray(y_test))
+    counts = counts[counts > 0]
+    if counts.size == 0:
+        raise ShapeError("The test set is empty: there is no score to put in words.")
+    step = 100 / (counts.min() * counts.size)
+    steps = 100 * difference / step
+    where = ("within a few images, which one run on one split cannot tell from luck. More test images, or several "
+             "seeds, can." if abs(steps) < 3 else
+             "more than a few images, but from one run on one split: several seeds would give it an interval.")
+    return (f"{counts.sum()} test images ({counts.min()} in the smallest class): one image of that class more or less "
+            f"right moves balanced accuracy by {step:.1f} points, so {name}'s {100 * difference:+.1f} points is "
+            f"{abs(steps):.1f} such images: {where}")

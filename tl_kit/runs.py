@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 
 from . import config
+from .callbacks import MIN_DELTA
 from .errors import ModelFileError, TrainingError
 
 
@@ -41,13 +42,15 @@ class BestModelCheckpoint(keras.callbacks.Callback):
 
     Unlike keras.callbacks.ModelCheckpoint it saves the model it is given, not the one being fit:
     with a cached frozen prefix, `fit` trains only the suffix, but the file must hold everything.
-    The default watches validation loss, as early stopping does, so the saved model is the one
-    early stopping keeps; a loss improves downwards, an accuracy upwards.
+    The default watches validation loss with early stopping's `min_delta` (an epoch counts as
+    better only when it improves by that much, as in `keras.callbacks.EarlyStopping`), so the
+    saved model is the epoch early stopping keeps; a loss improves downwards, an accuracy upwards.
     """
 
-    def __init__(self, model_to_save, path: str | Path, monitor: str = "val_loss"):
+    def __init__(self, model_to_save, path: str | Path, monitor: str = "val_loss", min_delta: float = MIN_DELTA):
         super().__init__()
         self.model_to_save, self.path, self.monitor = model_to_save, Path(path), monitor
+        self.min_delta = abs(min_delta)
         self.sign = -1.0 if "loss" in monitor else 1.0
         self.best = -float("inf")
         self.saved_epochs: list[int] = []
@@ -57,7 +60,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value is None:
             raise TrainingError(f"BestModelCheckpoint watches {self.monitor!r}, which fit does not report: "
                              "pass validation data.")
-        if self.sign * value > self.best:
+        if self.sign * value > self.best + self.min_delta:
             self.best = self.sign * float(value)
             self.model_to_save.save(self.path)
             self.saved_epochs.append(epoch)
