@@ -636,7 +636,7 @@ def render(res: dict) -> str:
                     f"{np.median(row['seconds_per_epoch']):.2f} s/epoch, {min(row['epochs'])}–{max(row['epochs'])} "
                     f"epochs | |")
     if "strategy_budget_equal" in res:
-        rows.append(f"| lesson 03: every strategy trained until early stopping fired (equal budget) | "
+        rows.append(f"| lesson 03: every strategy trained until early stopping fired (the same stopping rule) | "
                     f"{res['strategy_budget_equal']} | true |")
     for data, by_source in res.get("backbone_probe_test", {}).items():
         sizes = res["backbone_sizes"]
