@@ -167,9 +167,9 @@ def test_vgg16_from_load_pretrained_agrees_with_load_vgg16s_base_through_transfe
     import keras
 
     data = load_dataset(profile=PROFILES["fast"], image_size=32)
-    outside, _ = load_vgg16("offline", input_shape=(32, 32, 3), verbose=False)  # VGG16's preprocessing done outside
-    inside, _ = load_pretrained("vgg16", input_shape=(32, 32, 3), weights=None, verbose=False)  # ...in the model
-    inside.set_weights(outside.get_weights())  # the same weights: 'preprocess' has none
+    outside, _ = load_vgg16("auto", input_shape=(32, 32, 3), verbose=False)  # VGG16's preprocessing done outside
+    inside, _ = load_pretrained("vgg16", input_shape=(32, 32, 3), verbose=False)  # ...in the model (the same weights,
+    # block1_conv1's input channels reversed: it reads RGB, where the original reads BGR)
     keras.utils.set_random_seed(0)
     head = build_head((1, 1, 512), data.num_classes, name="head")
     start = head.get_weights()

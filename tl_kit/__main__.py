@@ -1,4 +1,5 @@
-"""Command line: `python -m tl_kit info` prints the environment report of 00_start_here."""
+"""Command line: `python -m tl_kit info` prints the environment report of 00_start_here;
+`python -m tl_kit predict RUN IMAGE...` classifies pictures with a run's exported classifier."""
 
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--notebook-timeout", type=int, default=1800,
                        help="seconds one student's notebook may take in all (default: 1800)")
     grade.add_argument("--out", default=None, help="where to write the CSV (default: COURSE/grades.csv)")
+    predict = sub.add_parser("predict", help="classify pictures with a run's exported classifier (lesson 04 exports "
+                                             "one): each picture's class and probability")
+    predict.add_argument("model", help="a run folder (holding classifier.keras) or a .keras file exported by the kit")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="picture files: PNG, JPEG, GIF, BMP or WebP")
+    predict.add_argument("--top", type=int, default=1, help="how many classes to print per picture (default: 1)")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -67,6 +73,20 @@ def main(argv: list[str] | None = None) -> int:
             if args.dest:
                 print(f"Students' kernels find these when TL_KIT_SHARED_DIR={Path(args.dest).expanduser().resolve()}")
             return 0 if all(item.ok for item in items) else 1
+        elif args.command == "predict":
+            from .export import load_classifier, predict_files
+
+            model, names = load_classifier(args.model)
+            failed = 0
+            for file, probabilities, error in predict_files(model, args.images):
+                if error:
+                    failed += 1
+                    print(f"{file}: {error}", file=sys.stderr)
+                    continue
+                best = probabilities.argsort()[::-1][:max(1, args.top)]
+                print(f"{file}: " + ", ".join(f"{names[i] if names else f'class {i}'} {probabilities[i]:.1%}"
+                                              for i in best))
+            return 2 if failed else 0
         elif args.command == "exercises":
             from .exercises import make_student_copies, make_student_copy
 

@@ -139,8 +139,15 @@ def _random_model(name: str, include_top: bool, image_size: int) -> keras.Model:
 
 
 def _vgg16(input_shape, include_top: bool, weights: str | None) -> tuple[keras.Model, PretrainedSource]:
-    """`load_vgg16`'s model behind VGG16's preprocessing, as one flat model with the same layer names."""
-    from .preprocessing import VGG16Preprocess
+    """`load_vgg16`'s model behind VGG16's preprocessing, as one flat model with the same layer names,
+    built from Keras' own layers only, so that a model saved from it loads without tl_kit.
+
+    VGG16's preprocessing is RGB → BGR, then minus the ImageNet mean pixel. Here the mean (in RGB
+    order) is a `Rescaling` offset, and the channel swap is folded into block1_conv1: its kernel's
+    input channels are reversed, so it reads RGB as the original read BGR. The outputs are the same
+    as `preprocess` followed by `load_vgg16`'s model, to float rounding (a test checks it).
+    """
+    from .preprocessing import VGG16_MEAN_BGR
     from .weights import load_vgg16
 
     if include_top and tuple(input_shape[:2]) != (224, 224):
@@ -148,13 +155,16 @@ def _vgg16(input_shape, include_top: bool, weights: str | None) -> tuple[keras.M
                          "other sizes.")
     base, source = load_vgg16("auto" if weights else None, input_shape, include_top, verbose=False)
     inputs = keras.Input(base.input_shape[1:], name="pixels")
-    x = VGG16Preprocess(name="preprocess")(inputs)
+    x = keras.layers.Rescaling(1.0, offset=[-float(m) for m in VGG16_MEAN_BGR[::-1]], name="preprocess")(inputs)
     for layer in base.layers[1:]:
         # A copy, not the layer itself: a layer in two graphs answers `.output` from the first, so
         # `Model(model.input, model.get_layer(cut).output)` (a probe's sub-model) would not connect.
         copy = layer.__class__.from_config(layer.get_config())
         x = copy(x)
-        copy.set_weights(layer.get_weights())
+        values = layer.get_weights()
+        if layer.name == "block1_conv1":  # reads RGB where the original read BGR: the channel swap
+            values[0] = values[0][:, :, ::-1, :]
+        copy.set_weights(values)
     return keras.Model(inputs, x, name="vgg16"), PretrainedSource("vgg16", source.kind, source.path, source.reason,
                                                                  source.description)
 
