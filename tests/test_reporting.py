@@ -34,7 +34,7 @@ def test_pairing_matters_a_constant_gap_is_clear_even_when_seeds_vary_a_lot():
 @pytest.mark.parametrize("a, b, start", [
     (*A_WINS, "A beat B by 5.2 points (95% interval +4.2 to +6.2, 5 paired seeds; 72.0% vs 66.8%)"),
     (A_WINS[1], A_WINS[0], "B beat A by 5.2 points (95% interval +4.2 to +6.2, 5 paired seeds; 72.0% vs 66.8%)"),
-    ([0.70, 0.74, 0.69, 0.73], [0.71, 0.72, 0.71, 0.72], "no clear difference between A and B: the two scored the same on average, but the 95% interval"),
+    ([0.70, 0.74, 0.69, 0.73], [0.71, 0.72, 0.71, 0.72], "no clear difference between A and B: the two scored the same on average, and the 95% interval"),
 ])
 def test_the_sentence_names_the_winner_in_either_direction_or_says_no_clear_difference(a, b, start):
     sentence = difference_sentence("A", a, "B", b)
@@ -175,3 +175,13 @@ def test_the_unpaired_interval_of_samples_whose_seeds_all_agree_is_the_mean_alon
         warnings.simplefilter("ignore")
         ci = stats.ttest_ind([30.0] * 3, [3.0, 4.0, 2.0], equal_var=False).confidence_interval(0.95)
     assert one.varied and one.clear and (one.low, one.high) == pytest.approx((ci.low, ci.high))
+
+
+def test_an_unclear_difference_is_said_from_the_higher_side_with_its_own_interval():
+    """The mean and the interval in one sentence must be of the same difference (higher − lower)."""
+    sentence = difference_sentence("inference mode", [0.70, 0.66, 0.72, 0.69, 0.71],
+                                   "training mode", [0.74, 0.70, 0.69, 0.75, 0.73])
+    mean = float(sentence.split("scored ")[1].split(" points")[0])
+    low, high = (float(v) for v in sentence.split("difference (")[1].split(",")[0].split(" to "))
+    assert sentence.startswith("no clear difference between inference mode and training mode: training mode scored")
+    assert low < mean < high and low < 0 < high

@@ -52,6 +52,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                     "contrast_gains", "layer_features", "run_comparison", "train_small_cnn"),
     "features": ("extract_features",),
     "imagenet": ("class_names", "decode"),
+    "export": ("CLASSIFIER_FILE", "export_classifier", "load_classifier", "predict_files", "write_usage"),
     "info": ("check_environment", "estimate_lessons", "measure_speed", "measure_vgg16_speed", "precision_advice"),
     "inside": ("GradCAM", "background_mask", "favourites_in_common", "favourites_sentence", "gradcam", "channel_weights",
                "heat_place", "layer_weights", "split_at", "top_images", "weight_change"),

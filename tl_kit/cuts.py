@@ -95,8 +95,13 @@ class CutChoice:
         if best != top and _score(scores[best]) == _score(scores[top]):
             text += f", tied with {top}, the top of the base: the earlier, cheaper cut is kept)"
         elif best != top:
-            text += (f", against {scores[top]:.1%} for {top}, the top of the base). The blocks above it are more "
-                     f"specialised to what the {self.weights} weights were trained for than useful here")
+            above = list(self.probes)[list(self.probes).index(best) + 1:]
+            text += (f", against {scores[top]:.1%} for {top}, the top of the base). "
+                     + (f"The block above it scored lower here" if len(above) == 1 else
+                        f"The {len(above)} blocks above it scored lower here")
+                     + f": deep layers may have specialised to what the {self.weights} weights were trained for, and "
+                       "on small images they see a coarse grid; on a small validation set a gap of a few images "
+                       "may also be luck")
         else:
             text += "), at the top of the base: its most specialised features transfer best here"
         if self.random_probes is not None:

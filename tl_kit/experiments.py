@@ -376,8 +376,8 @@ class StrategyTable:
         lines.append(f"From {reference} to {last}, a training epoch went from {per_epoch[reference]:.2f} s to "
                      f"{per_epoch[last]:.2f} s ({per_epoch[last] / max(per_epoch[reference], 1e-9):.0f}×).")
         lines.append("Every run was trained until validation stopped improving (early stopping fired in each): "
-                     "the same stopping rule for every row, not the same cost (the epochs above cost that much "
-                     "more)." if self.budget_equal else
+                     "the same stopping rule for every row, not the same cost (the seconds per epoch above)."
+                     if self.budget_equal else
                      "Not every run stopped early: some rows hit their epoch limit, so the budget was not equal "
                      "for all; read those rows with care.")
         return lines

@@ -314,7 +314,7 @@ def plot_kernel_learning(losses: Sequence[float], learned: np.ndarray, target: n
     fig.suptitle(title, fontsize=10)
     return _alt(fig, f"Left: the mean squared error falls from {losses[0]:.3g} to {losses[-1]:.3g} over {len(losses)} "
                      "gradient-descent steps (log scale). Right: the learnt kernel beside the target, cell by cell; "
-                     f"the largest difference is {np.abs(learned - target).max():.1g}.")
+                     f"the largest difference is {np.abs(learned - target).max():.2g}.")
 
 
 def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Figure:
@@ -335,16 +335,25 @@ def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Fi
     axes[0][0].set_ylabel("share of the whole conv base")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    parts = "; ".join(f"{measure}: largest in block {max(by_block, key=by_block.get)} "
-                      f"({_pct(max(by_block.values()) / sum(by_block.values()))}), smallest in block "
-                      f"{min(by_block, key=by_block.get)} ({_pct(min(by_block.values()) / sum(by_block.values()))})"
+    parts = "; ".join(f"{measure}: largest in {_blocks_at(by_block, max)}, smallest in {_blocks_at(by_block, min)}"
                       for measure, by_block in shares.items())
     return _alt(fig, f"Bar charts of each block's share of the whole; {parts}.")
 
 
+def _blocks_at(by_block: dict[str, float], pick) -> str:
+    """'block 3 (30%)', or 'blocks 3 and 4 (30% each)' when the extreme is shared (to 0.1%); shares
+    under 1% keep a decimal, so a small share does not read as none."""
+    total = sum(by_block.values())
+    value = pick(by_block.values())
+    tied = [b for b, v in by_block.items() if abs(v - value) / total < 0.0005]
+    share = value / total
+    text = f"{share:.1%}" if share < 0.01 else _pct(share)
+    return f"block {tied[0]} ({text})" if len(tied) == 1 else f"blocks {' and '.join(tied)} ({text} each)"
+
+
 def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "test accuracy",
                   chance: float | None = None) -> plt.Figure:
-    """Accuracy per layer (x axis), one line per weights source."""
+    """Accuracy per layer (x axis), one line per named curve (a network's weights, on a data set)."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for name, by_layer in accuracies.items():
         layers = list(by_layer)
@@ -354,7 +363,7 @@ def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
     ax.set_xlabel("features taken after")
     best = "; ".join(f"{name}: best {max(by, key=by.get)} ({_pct(max(by.values()))})" for name, by in accuracies.items())
     return _alt(_finish_accuracy_plot(fig, ax, title, ylabel, chance),
-                f"{ylabel.capitalize()} of a reader on each block's features, one line per weights source ({best}).")
+                f"{ylabel.capitalize()} of a linear probe on each layer's features, one line per curve ({best}).")
 
 
 def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
@@ -595,14 +604,16 @@ def plot_gradcam(images: np.ndarray, rows: dict[str, list], titles: Sequence[str
             ax.imshow(image, cmap="gray")
             shown = ax.imshow(cam.heatmap, cmap="inferno", alpha=0.55, vmin=0, vmax=1)
             ax.set_xticks([]), ax.set_yticks([])
-            ax.set_title(f"{titles[c]}\n{cam.probability:.0%}" if r == 0 else f"{cam.probability:.0%}", fontsize=7)
+            chance = f"p={cam.probability:.0%}"  # the model's probability for the class this row explains
+            ax.set_title(f"{titles[c]}\n{chance}" if r == 0 else chance, fontsize=7)
         axes[r, 0].set_ylabel(label, fontsize=8)
     fig.colorbar(shown, ax=axes, shrink=0.6, label="Grad-CAM (0 none … 1 most evidence)")
     fig.suptitle(title, fontsize=10)
     peaks = "; ".join(f"{label}: strongest in the {_where(rows[label][0].heatmap)} of the first image"
                       for label in labels)
     return _alt(fig, f"Grad-CAM heatmaps over {n} test images, one row per explanation ({', '.join(labels)}), "
-                     f"bright where the evidence for the class lies ({peaks}).")
+                     f"bright where the model found evidence for the class, on its conv layer's coarse grid; p= is "
+                     f"the model's probability for that class ({peaks}).")
 
 
 def _where(heatmap: np.ndarray) -> str:

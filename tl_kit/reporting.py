@@ -7,7 +7,7 @@ excludes zero, in whichever direction it falls:
     >>> difference_sentence("pretrained features", [0.72, 0.70, 0.74], "random features", [0.66, 0.65, 0.70])
     'pretrained features beat random features by 5.0 points (95% interval +2.5 to +7.5, 3 paired seeds; 72.0% vs 67.0%)'
     >>> difference_sentence("fine-tuning", [0.70, 0.74], "feature extraction", [0.71, 0.72])
-    'no clear difference between fine-tuning and feature extraction: fine-tuning scored 0.5 points higher on average, but the 95% interval (-18.6 to +19.6, 2 paired seeds) includes zero (72.0% vs 71.5%)'
+    'no clear difference between fine-tuning and feature extraction: fine-tuning scored 0.5 points higher on average, but the 95% interval of that difference (-18.6 to +19.6, 2 paired seeds) includes zero (72.0% vs 71.5%)'
 
 "No clear difference" is not "equal": the data cannot tell the two apart, and more seeds
 (a narrower interval) might.
@@ -158,11 +158,16 @@ def difference_sentence(name_a: str, a, name_b: str, b) -> str:
         details = f"(95% interval {-interval.high:+.1f} to {-interval.low:+.1f}, {interval.n} paired seeds; " \
                   f"{np.mean(b):.1%} vs {np.mean(a):.1%})"
         return f"{name_b} beat {name_a} by {-interval.mean:.1f} points {details}"
-    ahead = (f"{name_a} scored {interval.mean:.1f} points higher on average" if interval.mean >= 0.05 else
-             f"{name_b} scored {-interval.mean:.1f} points higher on average" if interval.mean <= -0.05 else
-             "the two scored the same on average")
-    return (f"no clear difference between {name_a} and {name_b}: {ahead}, but the 95% interval ({interval.low:+.1f} "
-            f"to {interval.high:+.1f}, {interval.n} paired seeds) includes zero ({scores})")
+    if abs(interval.mean) < 0.05:
+        return (f"no clear difference between {name_a} and {name_b}: the two scored the same on average, and the 95% "
+                f"interval ({interval.low:+.1f} to {interval.high:+.1f}, {interval.n} paired seeds) includes zero "
+                f"({scores})")
+    # said from the side that scored higher, its interval of (higher − lower) too, so the numbers agree
+    (lead, lead_scores), (other, other_scores) = sorted([(name_a, a), (name_b, b)], key=lambda s: -np.mean(s[1]))
+    low, high = (interval.low, interval.high) if lead == name_a else (-interval.high, -interval.low)
+    return (f"no clear difference between {name_a} and {name_b}: {lead} scored {abs(interval.mean):.1f} points higher "
+            f"on average, but the 95% interval of that difference ({low:+.1f} to {high:+.1f}, {interval.n} paired "
+            f"seeds) includes zero ({np.mean(lead_scores):.1%} vs {np.mean(other_scores):.1%})")
 
 
 def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
@@ -226,7 +231,7 @@ def caveat_for_test_set(y_test, difference: float, name: str) -> str:
     two is a single image, which the split alone can decide.
 
     >>> print(caveat_for_test_set([0] * 6 + [1] * 6 + [2] * 6, 0.056, "fine-tuning"))
-    18 test images (6 in the smallest class): one image of that class more or less right moves balanced accuracy by 5.6 points, so fine-tuning's +5.6 points is 1.0 such images: within a few images, which one run on one split cannot tell from luck. More test images, or several seeds, can.
+    18 test images (6 in the smallest class): one image of that class more or less right moves balanced accuracy by 5.6 points, so fine-tuning's +5.6 points is worth one such image: within a few images, which one run on one split cannot tell from luck. More test images, or several seeds, can.
     """
     counts = np.bincount(np.asarray(y_test))
     counts = counts[counts > 0]
@@ -238,5 +243,14 @@ def caveat_for_test_set(y_test, difference: float, name: str) -> str:
              "seeds, can." if abs(steps) < 3 else
              "more than a few images, but from one run on one split: several seeds would give it an interval.")
     return (f"{counts.sum()} test images ({counts.min()} in the smallest class): one image of that class more or less "
-            f"right moves balanced accuracy by {step:.1f} points, so {name}'s {100 * difference:+.1f} points is "
-            f"{abs(steps):.1f} such images: {where}")
+            f"right moves balanced accuracy by {step:.1f} points, so {name}'s {100 * difference:+.1f} points is worth "
+            f"{_images(abs(steps))}: {where}")
+
+
+def _images(count: float) -> str:
+    """'no image', 'one such image', 'about 2.5 such images'."""
+    if round(count, 1) == 0:
+        return "less than one such image"
+    if abs(count - round(count)) < 0.05:
+        return "one such image" if round(count) == 1 else f"{round(count)} such images"
+    return f"about {count:.1f} such images"
