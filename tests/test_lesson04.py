@@ -74,3 +74,39 @@ def test_lesson_04_runs_on_a_teachers_folder_and_leaves_model_and_report(messy_f
     assert report["network"] == max(report["network_val"], key=report["network_val"].get)
     assert model.image_size == report["image_size"]  # what a student reloads the data at after a restart
     assert BACKBONES[report["network"]].title in report["network_reason"]
+
+
+def test_the_folder_check_names_an_imbalance_and_what_the_lesson_does_about_it(tmp_path):
+    folder = make_demo_folder(tmp_path / "demo", per_class={"ankle_boot": 40, "sandal": 10, "sneaker": 4})
+    report = check_folder(folder, min_per_class=4)
+    assert report.counts == {"ankle_boot": 40, "sandal": 10, "sneaker": 4} and report.imbalance == 10.0
+    (line,) = [p for p in report.problems if p.startswith("imbalanced")]
+    assert "'ankle_boot' has 10.0× the images of 'sneaker'" in line and "balanced accuracy" in line
+    assert not [p for p in check_folder(make_demo_folder(tmp_path / "even", per_class=5), min_per_class=5).problems]
+    assert "largest ÷ smallest: 10.0" in str(report)
+
+
+def test_class_weights_count_every_class_the_same_and_keras_fit_takes_them():
+    import keras
+
+    from tl_kit import class_weights
+
+    y = np.array([0] * 30 + [1] * 6 + [2] * 3)
+    weights = class_weights(y)
+    totals = [weights[c] * np.sum(y == c) for c in range(3)]
+    assert np.allclose(totals, totals[0]) and weights[2] == pytest.approx(len(y) / (3 * 3))
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(np.random.default_rng(0).normal(size=(len(y), 4)), y, class_weight=weights, epochs=1, verbose=0)
+
+
+def test_an_imbalanced_subset_keeps_its_shares_in_every_split_and_at_least_two_images():
+    data = load_dataset("fashion_mnist", profile=PROFILES["fast"])
+    shoes = data.imbalanced(["sneaker", "sandal", "ankle_boot"], [1.0, 0.25, 0.1])
+    assert shoes.class_names == ["sneaker", "sandal", "ankle_boot"]
+    for split in ("train", "val", "test"):
+        counts = np.bincount(shoes.split(split)[1], minlength=3)
+        full = np.bincount(data.split(split)[1])[data.class_names.index("sneaker")]
+        assert counts[0] == full and counts[1] >= 2 and counts[2] >= 2 and counts[0] >= counts[1] >= counts[2]
+    with pytest.raises(Exception, match="one share per class"):
+        data.imbalanced(["sneaker"], [1.0, 0.5])

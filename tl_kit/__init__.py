@@ -73,7 +73,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "reporting": ("Interval", "caveat_for_test_set", "difference_sentence", "gain_contrast_sentence", "paired_interval",
                   "transfer_verdict", "unpaired_interval"),
     "runs": ("BestModelCheckpoint", "latest_run", "load_model", "new_run", "read_report", "write_report"),
-    "training": ("Result", "ResultsTable", "batch_predict", "compile_for_reuse", "fit_and_score", "repeat_for_steps",
+    "training": ("Result", "ResultsTable", "batch_predict", "class_weights", "compile_for_reuse", "fit_and_score", "repeat_for_steps",
                  "restart_optimizer", "score", "trainable_params"),
     "optimizers": ("LayerwiseAdam",),
     "transfer": ("TransferModel", "suffix_model"),

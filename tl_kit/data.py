@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import config
-from .errors import DataError, ImageError, OptionError
+from .errors import DataError, ImageError, OptionError, ShapeError
 from .preprocessing import pil_to_rgb, resize_rgb
 from .profiles import Profile, get_profile
 
@@ -85,6 +85,33 @@ class Dataset:
     def counts(self) -> dict[str, np.ndarray]:
         """Images per class, for each split."""
         return {s: np.bincount(self.split(s)[1], minlength=self.num_classes) for s in SPLITS}
+
+    def imbalanced(self, classes: list[str], shares: list[float], seed: int = 0) -> "Dataset":
+        """These `classes` only, each split keeping `share` of each class's images (the first class
+        its all, say 1.0, the others less): an imbalanced data set, as most real folders are, made
+        from a balanced one, with the same proportions in every split, as a folder's split would
+        have. At least two images of a class stay in each split.
+
+        >>> shoes = dataset.imbalanced(["ankle_boot", "sandal", "sneaker"], [1.0, 0.25, 0.1])  # doctest: +SKIP
+        """
+        if len(classes) != len(shares) or not classes:
+            raise ShapeError(f"Give one share per class: {len(classes)} classes, {len(shares)} shares.")
+        unknown = [c for c in classes if c not in self.class_names]
+        if unknown:
+            raise OptionError(f"Unknown class(es) {unknown}; this data set has {self.class_names}.")
+        rng = np.random.default_rng(seed)
+        parts = {}
+        for split in SPLITS:
+            x, y = self.split(split)
+            keep = []
+            for new, (name, share) in enumerate(zip(classes, shares)):
+                idx = np.flatnonzero(y == self.class_names.index(name))
+                count = min(len(idx), max(2, round(share * len(idx))))
+                keep.append((np.sort(rng.choice(idx, count, replace=False)), new))
+            order = np.concatenate([i for i, _ in keep])
+            parts[split] = (x[order], np.concatenate([np.full(len(i), new) for i, new in keep]).astype(y.dtype))
+        return Dataset(f"{self.name} ({', '.join(classes)}, imbalanced)", self.root, list(classes), self.image_size,
+                       *parts["train"], *parts["val"], *parts["test"])
 
     def summary(self) -> str:
         """A few lines: where the data came from, its size, and counts per class and split."""

@@ -30,6 +30,13 @@ class FolderReport:
     small: list[tuple[str, int]] = field(default_factory=list)
     duplicates: list[list[Path]] = field(default_factory=list)
     min_per_class: int = 10
+    max_imbalance: float = 3.0  #: largest class ÷ smallest above which the imbalance is listed as a problem
+
+    @property
+    def imbalance(self) -> float:
+        """The largest class's image count divided by the smallest's (1.0: balanced)."""
+        counts = [n for n in self.counts.values() if n > 0]
+        return max(counts) / min(counts) if counts else 1.0
 
     @property
     def conflicting(self) -> list[list[Path]]:
@@ -41,13 +48,20 @@ class FolderReport:
         rel = lambda p: str(p.relative_to(self.root))  # noqa: E731
         out = [f"unreadable: {rel(p)} ({why})" for p, why in self.unreadable]
         out += [f"small class: {name!r} has {n} image(s); aim for at least {self.min_per_class}" for name, n in self.small]
+        if self.imbalance > self.max_imbalance:
+            big, small = max(self.counts, key=self.counts.get), min(self.counts, key=self.counts.get)
+            out.append(f"imbalanced: {big!r} has {self.imbalance:.1f}× the images of {small!r} ({self.counts[big]} vs "
+                       f"{self.counts[small]}): plain accuracy would reward guessing {big!r}. The lesson scores "
+                       "balanced accuracy (every class counts the same) and can weight the training loss by class "
+                       "(tl_kit.class_weights); more images of the small classes help most.")
         for group in self.duplicates:
             kind = "the same image in different classes" if group in self.conflicting else "exact duplicates"
             out.append(f"{kind}: " + ", ".join(rel(p) for p in group))
         return out
 
     def __str__(self) -> str:
-        lines = [f"{self.root}: {sum(self.counts.values())} readable images in {len(self.counts)} classes"]
+        lines = [f"{self.root}: {sum(self.counts.values())} readable images in {len(self.counts)} classes "
+                 f"(largest ÷ smallest: {self.imbalance:.1f})"]
         lines += [f"  {name:<20} {n:>5}" for name, n in self.counts.items()]
         lines += ["problems:"] + [f"  - {p}" for p in self.problems] if self.problems else ["no problems found"]
         return "\n".join(lines)
@@ -58,11 +72,11 @@ class FolderReport:
         rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{c}</td></tr>" for n, c in self.counts.items())
         problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems) or "<li>none</li>"
         return (f"<p><b>{html.escape(str(self.root))}</b>: {sum(self.counts.values())} readable images in "
-                f"{len(self.counts)} classes</p><table><tr><th>class</th><th>images</th></tr>{rows}</table>"
+                f"{len(self.counts)} classes (largest ÷ smallest: {self.imbalance:.1f})</p><table><tr><th>class</th><th>images</th></tr>{rows}</table>"
                 f"<p><b>Problems</b></p><ul>{problems}</ul>")
 
 
-def check_folder(path: str | Path, min_per_class: int = 10) -> FolderReport:
+def check_folder(path: str | Path, min_per_class: int = 10, max_imbalance: float = 3.0) -> FolderReport:
     """Check every file of a class-folder data set (see the module doc). Structural problems
     (no folder, one class, an empty class folder) raise DataError, as loading would."""
     root = Path(path)
@@ -85,13 +99,15 @@ def check_folder(path: str | Path, min_per_class: int = 10) -> FolderReport:
                 by_hash[hashlib.sha256(file.read_bytes()).hexdigest()].append(file)
     small = [(name, n) for name, n in sorted(counts.items()) if n < min_per_class]
     duplicates = [sorted(group) for group in by_hash.values() if len(group) > 1]
-    return FolderReport(root, dict(sorted(counts.items())), unreadable, small, duplicates, min_per_class)
+    return FolderReport(root, dict(sorted(counts.items())), unreadable, small, duplicates, min_per_class,
+                        max_imbalance)
 
 
 def make_demo_folder(dest: str | Path, classes: tuple[str, ...] = ("ankle_boot", "sandal", "sneaker"),
-                     per_class: int = 40, seed: int = 0) -> Path:
+                     per_class: int | dict[str, int] = 40, seed: int = 0) -> Path:
     """A small folder of class subfolders copied from the shipped Fashion-MNIST subset, so lesson 04
-    runs before you have photos of your own. Returns the folder (recreated if it exists)."""
+    runs before you have photos of your own. `per_class` is one count for every class, or a count
+    per class (an imbalanced folder, like most real ones). Returns the folder (recreated if it exists)."""
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
@@ -99,6 +115,7 @@ def make_demo_folder(dest: str | Path, classes: tuple[str, ...] = ("ankle_boot",
     for name in classes:
         files = sorted((shipped_path("fashion_mnist") / "train" / name).glob("*.png"))
         (dest / name).mkdir(parents=True)
-        for i in rng.choice(len(files), size=min(per_class, len(files)), replace=False):
+        count = per_class[name] if isinstance(per_class, dict) else per_class
+        for i in rng.choice(len(files), size=min(count, len(files)), replace=False):
             shutil.copy(files[i], dest / name / files[i].name)
     return dest

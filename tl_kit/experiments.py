@@ -8,8 +8,8 @@ One protocol for every method, so the comparison is about the methods alone:
   touched once per fit, after every choice was made.
 - **Choices on validation.** The probes' regularisation C is chosen on the validation set for
   each fit; which block of VGG16 to read is chosen per method on validation (mean over seeds).
-- **Trained to convergence.** The linear probes (pretrained features, random features, raw
-  pixels) have no epoch budget; the small CNN trains until its validation loss has not
+- **Trained until done.** The linear probes (pretrained features, random features, raw
+  pixels) have no epoch budget (their solver runs until it converges, at most 300 iterations); the small CNN trains until its validation loss has not
   improved for `patience` epochs (at most `max_epochs`; `Comparison.epochs` shows that early
   stopping really ended it), and keeps its best epoch's weights.
 
@@ -75,7 +75,7 @@ class Comparison:
 
     def budget(self) -> str:
         """What each method was given, in words, with what early stopping did in this run."""
-        text = "probes: trained to convergence, C chosen on validation"
+        text = "probes: fitted by their solver (no epochs to choose), C chosen on validation"
         if self.epochs:
             fired = sum(e < self.max_epochs for e in self.epochs)
             text += (f"; small CNN: early stopping on validation loss, at most {self.max_epochs} epochs: it ran "

@@ -79,6 +79,14 @@ class Backbone:
         """Every weight of the model (batch norms' moving statistics included), as Keras' summary counts them."""
         return _random_model(self.name, include_top, self.image_size).count_params()
 
+    @property
+    def has_batchnorm(self) -> bool:
+        """Whether the network has BatchNormalization layers (whose stored statistics count among its
+        numbers, and which lesson 03b's trap is about)."""
+        from .batchnorm import is_batchnorm
+
+        return any(is_batchnorm(layer) for layer in _random_model(self.name, False, self.image_size).layers)
+
     def size_for(self, profile_size: int) -> int:
         """The image size the lessons run this network at, for a profile's image size.
 

@@ -2,7 +2,7 @@
 
 A probe is the simplest classifier that can read a representation: standardise each feature,
 then fit an L2-regularised logistic regression (Kornblith, Shlens & Le, "Do Better ImageNet
-Models Transfer Better?", 2019). It trains to convergence, so there is no epoch budget to argue
+Models Transfer Better?", 2019). Its solver runs until it converges, so there is no epoch budget to argue
 about, and its one hyper-parameter, the regularisation strength C, is chosen on the validation
 set, never on test. The same probe reads pretrained features, random features and raw pixels,
 so the comparison is about the inputs alone.

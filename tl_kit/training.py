@@ -182,13 +182,32 @@ def repeat_for_steps(x: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
     return x[order], y[order]
 
 
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    """A weight per class, inversely proportional to its share of `labels` (scikit-learn's
+    "balanced": n / (classes × count)), so that in the loss every class counts as much as any
+    other, however many images it has. Keras' `fit(class_weight=...)` takes it as it is.
+
+    >>> class_weights(np.array([0, 0, 0, 1]))
+    {0: 0.6666666666666666, 1: 2.0}
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.asarray(labels)
+    present = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    return {int(c): float(w) for c, w in zip(present, weights)}
+
+
 def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, batch_size: int,
                   epochs: int | None = None, steps: int | None = None, learning_rate: float = 1e-3,
-                  callbacks: list | None = None, compile: bool = True, seed: int = 0, balanced: bool = False) -> Result:
+                  callbacks: list | None = None, compile: bool = True, seed: int = 0, balanced: bool = False,
+                  class_weight: dict[int, float] | None = None) -> Result:
     """Compile (unless told not to), train, and score on val and test (balanced accuracy if asked).
 
     Train for `epochs` (validating after each), or for exactly `steps` gradient steps (validating
     at the end only). `train`, `val` and `test` are (x, y) pairs; the seconds count `fit` alone.
+    `class_weight` weighs each training image's loss by its class (`class_weights` makes one that
+    counts every class equally).
     """
     import keras
 
@@ -207,7 +226,7 @@ def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, 
     timer = EpochTimer()
     start = time.perf_counter()
     history = model.fit(*train, validation_data=validation, epochs=epochs, batch_size=batch_size, verbose=0,
-                        callbacks=[*(callbacks or []), timer])
+                        callbacks=[*(callbacks or []), timer], class_weight=class_weight)
     seconds = time.perf_counter() - start
     return Result(method, trainable_params(model), seconds, score(model, *val, balanced=balanced),
                   score(model, *test, balanced=balanced),

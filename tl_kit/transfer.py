@@ -289,7 +289,7 @@ class TransferModel:
     def fit(self, train: tuple, val: tuple, test: tuple | None = None, *, epochs: int, batch_size: int,
             augment: bool | keras.Layer = False, use_cache: bool = True, callbacks: list | None = None,
             cache: FeatureCache | str | None = "default", seed: int = 0, method: str | None = None,
-            balanced: bool = False) -> Result:
+            balanced: bool = False, class_weight: dict[int, float] | None = None) -> Result:
         """Train on uint8 images and return a `Result`, scored on val (and on test, if given).
 
         Args:
@@ -301,6 +301,8 @@ class TransferModel:
             use_cache: take the cached-prefix path when it is valid (a frozen prefix, no augmentation).
             method: the row's name in a results table (default: the freezing in words).
             balanced: score val and test with balanced accuracy (for classes of different sizes).
+            class_weight: weigh each training image's loss by its class, e.g. `tl_kit.class_weights(y)`,
+                so that a big class does not dominate what the model learns.
 
         `val_accuracy` is measured after training, on the weights the model ends with (with
         `EarlyStopping(restore_best_weights=True)`, the best epoch's).
@@ -337,7 +339,8 @@ class TransferModel:
         timer = EpochTimer()
         start = time.perf_counter()
         history = fit_model.fit(x_train, train[1], validation_data=(x_val, val[1]), epochs=epochs,
-                                batch_size=batch_size, verbose=0, callbacks=[*(callbacks or []), timer])
+                                batch_size=batch_size, verbose=0, callbacks=[*(callbacks or []), timer],
+                                class_weight=class_weight)
         seconds = time.perf_counter() - start
         if boundary is not None:  # score with the suffix model that trained: no new model to compile
             test_accuracy = None if test is None else score(
