@@ -188,3 +188,9 @@ def test_candidates_are_probed_in_depth_order_whatever_order_they_are_given(real
     assert list(some.val_scores()) == ["block2_pool", "block5_pool"] and some.top == "block5_pool"
     assert some.val_scores() == {b: c.val_scores()[b] for b in ("block2_pool", "block5_pool")}
     assert some.random_probes is None
+
+
+def test_blocks_above_the_cut_that_tied_are_not_said_to_have_scored_lower():
+    c = fake([0.40, 0.50, 0.70, 0.70, 0.60])
+    assert c.chosen == "block3_pool"
+    assert "1 block above it tied and 1 scored lower; the earlier, cheaper cut is kept" in c.sentence()

@@ -96,12 +96,18 @@ class CutChoice:
             text += f", tied with {top}, the top of the base: the earlier, cheaper cut is kept)"
         elif best != top:
             above = list(self.probes)[list(self.probes).index(best) + 1:]
-            text += (f", against {scores[top]:.1%} for {top}, the top of the base). "
-                     + (f"The block above it scored lower here" if len(above) == 1 else
-                        f"The {len(above)} blocks above it scored lower here")
-                     + f": deep layers may have specialised to what the {self.weights} weights were trained for, and "
-                       "on small images they see a coarse grid; on a small validation set a gap of a few images "
-                       "may also be luck")
+            tied = [b for b in above if _score(scores[b]) == _score(scores[best])]
+            lower = len(above) - len(tied)
+            text += f", against {scores[top]:.1%} for {top}, the top of the base). "
+            if tied:
+                blocks = f"{len(tied)} block{'s' if len(tied) > 1 else ''} above it tied"
+                text += blocks + (f" and {lower} scored lower" if lower else "") + "; the earlier, cheaper cut is kept"
+            else:
+                text += ((f"The block above it scored lower here" if lower == 1 else
+                          f"The {lower} blocks above it scored lower here")
+                         + f": deep layers may have specialised to what the {self.weights} weights were trained for, "
+                           "and on small images they see a coarse grid; on a small validation set a gap of a few "
+                           "images may also be luck")
         else:
             text += "), at the top of the base: its most specialised features transfer best here"
         if self.random_probes is not None:

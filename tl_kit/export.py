@@ -92,13 +92,11 @@ the pixels as its network expects), and returns one probability per class, in th
 Nothing from tl-kit is needed: Keras 3 (any backend) and Pillow.
 
 ```python
-import json
-
 import keras
 import numpy as np
 from PIL import Image
 
-model = keras.saving.load_model("{file}")  # safe mode: the file runs no stored code
+model = keras.saving.load_model("{file}")  # run this in the run folder, or give the file's full path
 class_names = {names_json}
 image = np.asarray(Image.open("my_picture.jpg").convert("RGB"))  # (height, width, 3), 0–255
 probabilities = model.predict(image[None], verbose=0)[0]
