@@ -128,7 +128,7 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence
     fig.tight_layout()
     off = counts - np.diag(np.diag(counts))
     i, j = np.unravel_index(np.argmax(off), off.shape)
-    worst = f" The most frequent mistake: {class_names[i]} taken for {class_names[j]} ({off[i, j]} images)." \
+    worst = f" The most frequent mistake: {class_names[i]} taken for {class_names[j]} ({off[i, j]} image{'s' if off[i, j] != 1 else ''})." \
         if off[i, j] else " There are no mistakes."
     return _alt(fig, f"Confusion matrix of {counts.sum()} test images in {n} classes, true class by row, prediction "
                      f"by column: {np.trace(counts)} on the diagonal are right.{worst}")
