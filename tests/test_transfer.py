@@ -540,3 +540,11 @@ def test_the_checkpoint_saves_the_epoch_early_stopping_keeps(losses, tmp_path):
         for callback in (stop, checkpoint):
             callback.on_epoch_end(epoch, {"val_loss": loss})
     assert checkpoint.saved_epochs[-1] == stop.best_epoch
+
+
+def test_a_tiny_cached_step_cost_is_said_as_under_one_percent_not_as_free():
+    from tl_kit.freezing import FreezeSummary
+
+    assert FreezeSummary(["head"], 10, 90, 0.33, 0.001).cached_share == "<1%"
+    assert FreezeSummary(["head"], 10, 90, 0.53, 0.31).cached_share == "31%"
+    assert "(<1% with the frozen prefix cached)" in repr(FreezeSummary(["head"], 10, 90, 0.33, 0.001))

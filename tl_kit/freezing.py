@@ -262,9 +262,14 @@ class FreezeSummary:
     relative_step_cost: float
     cached_step_cost: float
 
+    @property
+    def cached_share(self) -> str:
+        """The cached step cost as a percentage, '<1%' rather than a '0%' that reads as free."""
+        return "<1%" if 0 < self.cached_step_cost < 0.005 else f"{self.cached_step_cost:.0%}"
+
     def __repr__(self) -> str:
         return (f"trainable {self.trainable_params:,} · frozen {self.frozen_params:,} · one step costs "
-                f"~{self.relative_step_cost:.0%} of training everything ({self.cached_step_cost:.0%} with the "
+                f"~{self.relative_step_cost:.0%} of training everything ({self.cached_share} with the "
                 f"frozen prefix cached)")
 
 

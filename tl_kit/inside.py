@@ -357,7 +357,7 @@ def favourites_sentence(common: dict[str, Favourites], level: float = 0.05) -> s
                f"{by_colour} of {n} have a mean colour farther from the average than {1 - level:.0%} of those sets. ")
     if by_colour > by_class:
         verdict = ("Here colour sets the favourites apart more often than class: these channels respond to a "
-                   "colour (and the shapes that carry it) across classes.")
+                   "colour across classes.")
     elif by_class > by_colour:
         verdict = ("Here class sets the favourites apart more often than colour: these channels behave more like "
                    "detectors of (parts of) a class.")

@@ -272,7 +272,7 @@ class FreezeWidget(widgets.VBox):
         pending = self._weighted(set(self.applied.trainable)) != self._weighted(self.selection())
         self.summary.value = (f"<b>trainable</b> {preview.trainable_params:,} parameters · <b>frozen</b> "
                               f"{preview.frozen_params:,} · one training step ≈ <b>{preview.relative_step_cost:.0%}</b> "
-                              f"of training everything ({preview.cached_step_cost:.0%} with the frozen prefix cached)"
+                              f"of training everything ({preview.cached_share} with the frozen prefix cached)"
                               + (f" · the {self.batchnorm_count} BatchNormalization layers stay frozen (inference mode)"
                                  if self.batchnorm_count else "")
                               + (" · <i>not applied yet</i>" if pending else " · <i>applied</i>"))
