@@ -70,7 +70,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                       "takes_raw_pixels"),
     "profiles": ("PROFILES", "Profile", "get_profile", "gpu_available"),
     "probe": ("balanced_score", "linear_probe"),
-    "reporting": ("Interval", "caveat_for_test_set", "difference_sentence", "gain_contrast_sentence", "paired_interval",
+    "reporting": ("Interval", "balanced_step", "caveat_for_test_set", "difference_sentence", "gain_contrast_sentence", "paired_interval",
                   "transfer_verdict", "unpaired_interval"),
     "runs": ("BestModelCheckpoint", "latest_run", "load_model", "new_run", "read_report", "write_report"),
     "training": ("Result", "ResultsTable", "batch_predict", "class_weights", "compile_for_reuse", "fit_and_score", "repeat_for_steps",

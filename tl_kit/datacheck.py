@@ -72,8 +72,8 @@ class FolderReport:
         rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{c}</td></tr>" for n, c in self.counts.items())
         problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems) or "<li>none</li>"
         return (f"<p><b>{html.escape(str(self.root))}</b>: {sum(self.counts.values())} readable images in "
-                f"{len(self.counts)} classes (largest ÷ smallest: {self.imbalance:.1f})</p><table><tr><th>class</th><th>images</th></tr>{rows}</table>"
-                f"<p><b>Problems</b></p><ul>{problems}</ul>")
+                f"{len(self.counts)} classes (largest ÷ smallest: {self.imbalance:.1f})</p>"
+                f"<table><tr><th>class</th><th>images</th></tr>{rows}</table><p><b>Problems</b></p><ul>{problems}</ul>")
 
 
 def check_folder(path: str | Path, min_per_class: int = 10, max_imbalance: float = 3.0) -> FolderReport:

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from .errors import ModelFileError, ShapeError
-from .preprocessing import VGG16_MEAN_BGR, takes_raw_pixels
+from .preprocessing import read_rgb, takes_raw_pixels, vgg16_rescaling
 
 #: the file name of the exported classifier in a run folder
 CLASSIFIER_FILE = "classifier.keras"
@@ -49,11 +49,9 @@ def _raw_pixel_model(model: keras.Model) -> keras.Model:
                          "not a convolution of 3 input channels. Build it on tl_kit.load_pretrained(...), whose "
                          "models take raw pixels.")
     kernel, *rest = copy.get_layer(first.name).get_weights()
-    copy.get_layer(first.name).set_weights([kernel[:, :, ::-1, :], *rest])
+    copy.get_layer(first.name).set_weights([read_rgb(kernel), *rest])
     inputs = keras.Input(model.input_shape[1:], name="pixels")
-    mean_rgb = [-float(m) for m in VGG16_MEAN_BGR[::-1]]
-    return keras.Model(inputs, copy(keras.layers.Rescaling(1.0, offset=mean_rgb, name="preprocess")(inputs)),
-                       name="raw_pixels")
+    return keras.Model(inputs, copy(vgg16_rescaling()(inputs)), name="raw_pixels")
 
 
 def standalone_classifier(model: keras.Model) -> keras.Model:
@@ -121,7 +119,7 @@ def load_classifier(path: str | Path) -> tuple[keras.Model, list[str] | None]:
     """An exported classifier and its class names: `path` is a run folder (its classifier.keras and
     the class names of its report.json) or a .keras file (class names from a report.json beside it,
     else None)."""
-    from .runs import load_model
+    from .runs import load_model, read_report
 
     path = Path(path)
     file = path / CLASSIFIER_FILE if path.is_dir() else path
@@ -129,10 +127,9 @@ def load_classifier(path: str | Path) -> tuple[keras.Model, list[str] | None]:
         raise ModelFileError(f"{path} holds no {CLASSIFIER_FILE}: run lesson 04 to the end (it exports one), or "
                              "give the path of a .keras file.")
     model = load_model(file)
-    report = file.parent / "report.json"
     names = None
-    if report.is_file():
-        fields = json.loads(report.read_text())
+    if (file.parent / "report.json").is_file():
+        fields = read_report(file.parent)
         names = fields.get("classes") or fields.get("class_names")
     if names is not None and len(names) != model.output_shape[-1]:
         names = None  # a report of another model: better no names than wrong ones

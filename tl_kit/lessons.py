@@ -103,7 +103,8 @@ def write_header_times() -> list[str]:
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0]
         line = header_time(path.name)
-        if HEADER_TIME.search(first.source) and HEADER_TIME.search(first.source).group(0) != line:
+        found = HEADER_TIME.search(first.source)
+        if found and found.group(0) != line:
             first.source = HEADER_TIME.sub(line.replace("\\", "\\\\"), first.source)
             nbformat.write(nb, path)
             changed.append(path.name)

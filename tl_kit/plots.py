@@ -128,7 +128,8 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence
     fig.tight_layout()
     off = counts - np.diag(np.diag(counts))
     i, j = np.unravel_index(np.argmax(off), off.shape)
-    worst = f" The most frequent mistake: {class_names[i]} taken for {class_names[j]} ({off[i, j]} image{'s' if off[i, j] != 1 else ''})." \
+    images = f"{off[i, j]} image{'s' if off[i, j] != 1 else ''}"
+    worst = f" The most frequent mistake: {class_names[i]} taken for {class_names[j]} ({images})." \
         if off[i, j] else " There are no mistakes."
     return _alt(fig, f"Confusion matrix of {counts.sum()} test images in {n} classes, true class by row, prediction "
                      f"by column: {np.trace(counts)} on the diagonal are right.{worst}")
@@ -201,25 +202,23 @@ def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, titl
     colours = plt.get_cmap("viridis").with_extremes(bad="black")  # positions masked below: activation ≤ 0
     rows = []
     for r, (name, act) in enumerate(activations.items()):
-        shown = min(channels, act.shape[-1])
+        maps = np.asarray(act[..., :channels], dtype="float64")
+        maxima = maps.max(axis=(0, 1))  # one per map shown
         for c in range(channels):
             ax = axes[r, c]
             ax.set_xticks([]), ax.set_yticks([])
-            if c >= shown:
+            if c >= len(maxima):
                 ax.axis("off")
                 continue
-            fmap = np.asarray(act[..., c], dtype="float64")
-            top = float(fmap.max())
-            ax.imshow(np.ma.masked_less_equal(fmap, 0), cmap=colours, vmin=0, vmax=max(top, 1e-12),
+            top = float(maxima[c])
+            ax.imshow(np.ma.masked_less_equal(maps[..., c], 0), cmap=colours, vmin=0, vmax=max(top, 1e-12),
                       interpolation="nearest")
             ax.set_facecolor("black")  # an all-masked (silent) map draws nothing over it
             ax.set_title(f"max {top:.3g}" if top > 0 else "silent", fontsize=7, pad=2)
         axes[r, 0].set_ylabel(f"{name}\n{act.shape[0]}×{act.shape[1]}×{act.shape[2]}", rotation=0, ha="right",
                               va="center", fontsize=8)
-        maps = act[..., :shown]
-        silent = int(sum(maps[..., c].max() <= 0 for c in range(shown)))
-        tops = [float(maps[..., c].max()) for c in range(shown) if maps[..., c].max() > 0]
-        span = f", maxima {min(tops):.3g} to {max(tops):.3g}" if tops else ""
+        shown, silent, tops = len(maxima), int(np.sum(maxima <= 0)), maxima[maxima > 0]
+        span = f", maxima {tops.min():.3g} to {tops.max():.3g}" if tops.size else ""
         rows.append(f"{name}: {silent} of {shown} maps silent, {float(np.mean(maps <= 0)):.0%} of positions "
                     f"black{span}")
     if title:

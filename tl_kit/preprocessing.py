@@ -100,6 +100,20 @@ def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([resize_rgb(Image.fromarray(im), size) for im in images])
 
 
+def vgg16_rescaling(name: str = "preprocess") -> keras.layers.Rescaling:
+    """The mean-pixel half of VGG16's preprocessing as a Keras layer of its own (RGB 0…255 minus the
+    ImageNet mean in RGB order), for models that must load without tl_kit. The other half, RGB →
+    BGR, goes into the first convolution's kernel: `read_rgb`."""
+    return keras.layers.Rescaling(1.0, offset=[-float(m) for m in VGG16_MEAN_BGR[::-1]], name=name)
+
+
+def read_rgb(kernel: np.ndarray) -> np.ndarray:
+    """A first-layer kernel (h, w, 3, filters) made for BGR input, made to read RGB: its input
+    channels reversed. With `vgg16_rescaling` in front it computes what the original kernel
+    computes on `preprocess`'s output."""
+    return kernel[:, :, ::-1, :]
+
+
 @keras.saving.register_keras_serializable(package="tl_kit")
 class VGG16Preprocess(keras.layers.Layer):
     """`preprocess` as a Keras layer, for models that take raw RGB pixels (0…255), e.g. behind an

@@ -155,7 +155,7 @@ def _vgg16(input_shape, include_top: bool, weights: str | None) -> tuple[keras.M
     input channels are reversed, so it reads RGB as the original read BGR. The outputs are the same
     as `preprocess` followed by `load_vgg16`'s model, to float rounding (a test checks it).
     """
-    from .preprocessing import VGG16_MEAN_BGR
+    from .preprocessing import read_rgb, vgg16_rescaling
     from .weights import load_vgg16
 
     if include_top and tuple(input_shape[:2]) != (224, 224):
@@ -163,7 +163,7 @@ def _vgg16(input_shape, include_top: bool, weights: str | None) -> tuple[keras.M
                          "other sizes.")
     base, source = load_vgg16("auto" if weights else None, input_shape, include_top, verbose=False)
     inputs = keras.Input(base.input_shape[1:], name="pixels")
-    x = keras.layers.Rescaling(1.0, offset=[-float(m) for m in VGG16_MEAN_BGR[::-1]], name="preprocess")(inputs)
+    x = vgg16_rescaling()(inputs)
     for layer in base.layers[1:]:
         # A copy, not the layer itself: a layer in two graphs answers `.output` from the first, so
         # `Model(model.input, model.get_layer(cut).output)` (a probe's sub-model) would not connect.
@@ -171,7 +171,7 @@ def _vgg16(input_shape, include_top: bool, weights: str | None) -> tuple[keras.M
         x = copy(x)
         values = layer.get_weights()
         if layer.name == "block1_conv1":  # reads RGB where the original read BGR: the channel swap
-            values[0] = values[0][:, :, ::-1, :]
+            values[0] = read_rgb(values[0])
         copy.set_weights(values)
     return keras.Model(inputs, x, name="vgg16"), PretrainedSource("vgg16", source.kind, source.path, source.reason,
                                                                  source.description)

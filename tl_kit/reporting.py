@@ -186,17 +186,16 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     won = [name for name, i in varied.items() if i.sign > 0]
     lost = [name for name, i in varied.items() if i.sign < 0]
     tied = [name for name, i in varied.items() if i.sign == 0]
-    not_clear = f"no clear difference from {_join(tied)}" if tied else ""
+    not_clear = f"; no clear difference from {_join(tied)}" if tied else ""
     if won and not lost and not tied:
         verdict = (f"transfer paid against every baseline{' whose seeds varied' if unvaried else ''}: pretrained "
                    f"features beat {_join(won)}")
     elif won and not lost:
         verdict = f"transfer paid against {_join(won)}, but made no clear difference against {_join(tied)}"
     elif won:
-        verdict = (f"the answer is mixed: pretrained features beat {_join(won)}, but {_join(lost)} beat them"
-                   + (f"; {not_clear}" if tied else ""))
+        verdict = f"the answer is mixed: pretrained features beat {_join(won)}, but {_join(lost)} beat them{not_clear}"
     elif lost:
-        verdict = f"transfer did not pay: {_join(lost)} beat the pretrained features" + (f"; {not_clear}" if tied else "")
+        verdict = f"transfer did not pay: {_join(lost)} beat the pretrained features{not_clear}"
     else:
         verdict = (f"transfer made no clear difference against {_join(tied)}"
                    + (" (where the seeds varied)" if unvaried else ""))
@@ -222,6 +221,21 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def balanced_step(labels) -> float:
+    """How much one image of the smallest class, right or wrong, moves balanced accuracy on a set
+    with these labels: 1 / (images in that class × classes). A difference of a step or two
+    between two scores on the same set is one image or two.
+
+    >>> balanced_step([0] * 6 + [1] * 6 + [2] * 12)
+    0.05555555555555555
+    """
+    counts = np.bincount(np.asarray(labels))
+    counts = counts[counts > 0]
+    if counts.size == 0:
+        raise ShapeError("The set is empty: there is no score to move.")
+    return 1 / float(counts.min() * counts.size)
+
+
 def caveat_for_test_set(y_test, difference: float, name: str) -> str:
     """What one run's difference in balanced accuracy (a fraction, e.g. fine-tuned − head alone)
     is worth on this test set, in images of its smallest class.
@@ -235,9 +249,7 @@ def caveat_for_test_set(y_test, difference: float, name: str) -> str:
     """
     counts = np.bincount(np.asarray(y_test))
     counts = counts[counts > 0]
-    if counts.size == 0:
-        raise ShapeError("The test set is empty: there is no score to put in words.")
-    step = 100 / (counts.min() * counts.size)
+    step = 100 * balanced_step(y_test)
     steps = 100 * difference / step
     where = ("within a few images, which one run on one split cannot tell from luck. More test images, or several "
              "seeds, can." if abs(steps) < 3 else
@@ -248,7 +260,7 @@ def caveat_for_test_set(y_test, difference: float, name: str) -> str:
 
 
 def _images(count: float) -> str:
-    """'no image', 'one such image', 'about 2.5 such images'."""
+    """'less than one such image', 'one such image', '3 such images', 'about 2.5 such images'."""
     if round(count, 1) == 0:
         return "less than one such image"
     if abs(count - round(count)) < 0.05:
