@@ -667,3 +667,26 @@ def plot_top_images(images: np.ndarray, picks: dict[str, np.ndarray], title: str
     fig.tight_layout()
     return _alt(fig, f"For each of {len(picks)} channels ({', '.join(picks)}), the {k} images that excite it most, "
                      "strongest on the left.")
+
+
+def plot_hardest(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
+                 indices: Sequence[int], title: str = "The training images the model finds hardest") -> plt.Figure:
+    """Training images in the order given (hardest first: `tl_kit.checkup`), each with its label, the
+    model's guess and the probabilities it gives both; red where the guess is another class."""
+    indices = list(indices)
+    cols = min(len(indices), 6) or 1
+    rows = -(-len(indices) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, indices):
+        guess = int(np.argmax(probs[i]))
+        ax.imshow(images[i], cmap="gray")
+        ax.set_title(f"label: {class_names[labels[i]]} {probs[i, labels[i]]:.0%}\nmodel: {class_names[guess]} "
+                     f"{probs[i, guess]:.0%}", fontsize=8, color="black" if guess == labels[i] else "red")
+    fig.suptitle(title)
+    fig.tight_layout()
+    wrong = sum(int(np.argmax(probs[i])) != labels[i] for i in indices)
+    return _alt(fig, f"The {len(indices)} training images with the highest loss, hardest first, each with its label "
+                     f"and the model's guess with their probabilities; the model's guess is another class than the "
+                     f"label for {wrong} of them (titles in red).")

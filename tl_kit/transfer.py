@@ -379,9 +379,19 @@ class TransferModel:
             self._fit_models[key] = (model, optimizer_start)
         return model
 
-    def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """Class probabilities for uint8 RGB images (given to the model as its base expects: `model_input`)."""
-        return batch_predict(self.model, model_input(self.model, images), batch_size)
+    def predict(self, images: np.ndarray, batch_size: int = 64, use_cache: bool = False,
+                cache: FeatureCache | str | None = "default") -> np.ndarray:
+        """Class probabilities for uint8 RGB images (given to the model as its base expects: `model_input`).
+
+        `use_cache=True` runs the frozen prefix through the feature cache, as `score` does: the same
+        probabilities, without running the frozen layers again on images they have seen.
+        """
+        boundary = self.frozen_prefix if use_cache else None
+        if boundary is None:
+            return batch_predict(self.model, model_input(self.model, images), batch_size)
+        activations = extract_features(self.model, images, boundary, cache=cache, batch_size=batch_size, verbose=False,
+                                       progress=False)
+        return batch_predict(suffix_model(self.model, boundary), activations, batch_size)
 
     def score(self, images: np.ndarray, labels: np.ndarray, use_cache: bool = True,
               cache: FeatureCache | str | None = "default", balanced: bool = False) -> float:

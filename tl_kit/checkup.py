@@ -1,0 +1,554 @@
+"""A check-up of a training run: what went wrong, the evidence, and what to do.
+
+The questions learners ask most about fine-tuning ("it predicts one class", "it is stuck at
+chance", "validation is higher than training", "validation loss rises while accuracy rises")
+each have a sign that can be measured after training. `check_run` looks at the data, the
+training history and the model's predictions, runs one check per sign, and returns a `Checkup`
+that prints each problem it found, with its numbers and what to do, and for each check that
+stayed quiet what it measured:
+
+    >>> result = model.fit(dataset.split("train"), dataset.split("val"), epochs=10, batch_size=32)  # doctest: +SKIP
+    >>> checkup = check_run(result, dataset)       # a TransferModel's Result and its Dataset  # doctest: +SKIP
+    >>> print(checkup); show_figure(checkup.figure())                                          # doctest: +SKIP
+
+The checks (`CHECKS`), from the data to the model:
+
+- **inputs**: do the model's inputs have the range its weights expect (raw 0…255 pixels for a
+  model that preprocesses itself; VGG16's mean-subtracted BGR for `load_vgg16`'s base)?
+- **leakage**: is an image of the validation or test split a near copy of a training image? A
+  perceptual hash (imagehash's pHash, 256 bits) matches copies that were resized, recompressed or
+  brightened; on the shipped data sets distinct images differ in at least 32 of its bits.
+- **first_loss**: was the first epoch's loss far above ln(classes), the loss of a model that
+  spreads its bets evenly? A model that starts that wrong is confidently wrong: a learning rate
+  too high, or inputs on the wrong scale.
+- **chance**: is balanced accuracy on validation better than the same predictions against
+  shuffled labels (a permutation test)?
+- **collapse**: do nearly all validation predictions go to one or two classes that hold far
+  fewer of the images?
+- **overfitting**: is training accuracy (measured after training, with dropout and augmentation
+  off) far above validation accuracy?
+- **val_above_train**: did Keras report validation accuracy above training accuracy? Its training
+  number is an average over the epoch, while the weights still changed, with dropout and
+  augmentation on; the check measures training accuracy without them to tell whether it is real.
+- **overconfident**: did validation loss rise after its lowest epoch while validation accuracy
+  did not fall (surer answers, the wrong ones too)?
+- **hardest**: are there training images the model confidently puts in another class than their
+  label (likely mislabelled)? `Checkup.figure()` shows the hardest ones either way.
+
+Each threshold is a module constant, so a lesson can say what "far" means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .errors import ShapeError
+
+#: The checks, in the order they are reported.
+CHECKS = ("inputs", "leakage", "first_loss", "chance", "collapse", "overfitting", "val_above_train", "overconfident",
+          "hardest")
+#: A finding's status, in the order the report lists them.
+STATUSES = ("problem", "note", "ok", "skipped")
+#: pHash size: 16 gives 256 bits (the default 8 gives 64, too few for small, similar pictures such as
+#: Fashion-MNIST's shoes: distinct ones then often differ in 0–4 bits).
+HASH_SIZE = 16
+#: At most this many of the 256 bits differ for a near copy. Measured on the shipped data (tests/test_checkup.py):
+#: a JPEG, resized or brightened copy differs in at most 16; distinct images in at least 32.
+NEAR_COPY_BITS = 20
+#: The first epoch's loss is "far above" ln(K) when it exceeds ln(K) by more than this and by more than ln(K).
+FIRST_LOSS_MARGIN = 1.0
+#: Significance level of the permutation test against chance.
+CHANCE_P = 0.05
+#: Predictions have collapsed when the fewest classes that take this share of them (one or two)
+#: hold at least `COLLAPSE_EXCESS` less of the true labels.
+COLLAPSE_SHARE, COLLAPSE_EXCESS = 0.9, 0.3
+#: A train–validation gap (balanced accuracy) at least this large, and beyond two standard errors
+#: of the validation score, is overfitting.
+OVERFIT_GAP = 0.2
+#: Keras' validation accuracy this far above its training accuracy (last epoch) is worth explaining.
+VAL_ABOVE_MARGIN = 0.05
+#: Validation loss rose by this much (absolute, and relative to its lowest) after its lowest epoch: by
+#: half, since a few epochs past the best (early stopping's patience) always show some rise.
+LOSS_RISE, LOSS_RISE_SHARE = 0.1, 0.5
+#: A training image is confidently in another class when the model gives that class this probability;
+#: the hardest check speaks up when at least `MISLABEL_SHARE` of the training images (and two) are;
+#: above `FAILED_SHARE` they point to a model that failed as a whole rather than to a few labels.
+SURE, MISLABEL_SHARE, FAILED_SHARE = 0.8, 0.02, 0.25
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one check found: a problem (with what to do), or a quiet check (with what it measured),
+    or a skipped one (with why)."""
+
+    check: str
+    status: str  #: "problem", "note" (not a problem, but worth reading), "ok" or "skipped"
+    title: str
+    evidence: str
+    advice: str = ""
+
+    @property
+    def problem(self) -> bool:
+        return self.status == "problem"
+
+    def lines(self) -> list[str]:
+        mark = {"problem": "✗", "note": "ℹ", "ok": "✓", "skipped": "–"}[self.status]
+        lines = [f"{mark} {self.title}: {self.evidence}"]
+        if self.advice:
+            lines.append(f"    What to do: {self.advice}")
+        return lines
+
+
+@dataclass
+class Checkup:
+    """The findings of `check_run`, one per check in `CHECKS` order; printed as a report.
+
+    `hardest` holds the indices of the training images with the highest loss (hardest first),
+    `train_probs` the model's probabilities on the training images, `leaks` the near copies
+    found, as (split, index there, training index, bits that differ).
+    """
+
+    findings: list[Finding]
+    class_names: list[str]
+    train_images: np.ndarray | None = field(default=None, repr=False)
+    train_labels: np.ndarray = field(default=None, repr=False)
+    train_probs: np.ndarray = field(default=None, repr=False)
+    hardest: np.ndarray = field(default=None, repr=False)
+    leaks: list[tuple[str, int, int, int]] = field(default_factory=list, repr=False)
+
+    @property
+    def problems(self) -> list[Finding]:
+        """The findings that are problems, in report order."""
+        return [f for f in self.findings if f.problem]
+
+    def __getitem__(self, check: str) -> Finding:
+        for finding in self.findings:
+            if finding.check == check:
+                return finding
+        raise KeyError(f"No check {check!r}; the checks: {', '.join(CHECKS)}.")
+
+    def __str__(self) -> str:
+        counts = {s: sum(f.status == s for f in self.findings) for s in STATUSES}
+        head = (f"Check-up of the training run: {_count(counts['problem'], 'problem')} found, "
+                f"{_count(counts['ok'] + counts['note'], 'check')} quiet"
+                + (f" ({counts['note']} with a note)" if counts["note"] else "")
+                + (f", {counts['skipped']} skipped" if counts["skipped"] else "") + ".")
+        ordered = sorted(self.findings, key=lambda f: STATUSES.index(f.status))
+        return "\n".join([head, *(line for f in ordered for line in f.lines())])
+
+    __repr__ = __str__
+
+    def figure(self, n: int = 12):
+        """The `n` training images the model finds hardest (highest loss), each with its label, the
+        model's guess and its probability: where to look for mislabelled images."""
+        from .plots import plot_hardest
+
+        if self.train_images is None:
+            raise ShapeError("The check-up has no training images to show: its inputs were features. Pass "
+                             "images=(x_train, x_val, x_test) to check_run to see them.")
+        return plot_hardest(self.train_images, self.train_labels, self.train_probs, self.class_names,
+                            self.hardest[:n])
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _loss(value: float) -> str:
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:.3g}"
+
+
+def _uncertainty(score: float, n: int) -> float:
+    """Two standard errors of an accuracy `score` measured on `n` images (at least that of one image
+    in four wrong, so a perfect score on few images is not taken as certain)."""
+    return 2 * math.sqrt(max(score * (1 - score), 0.25 / n) / n)
+
+
+def _names(names: Sequence[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+# -- what goes in ------------------------------------------------------------------------------------
+def expected_input(model) -> str | None:
+    """What a model's weights expect as input: "pixels" (RGB 0…255: a `TransferModel`, which prepares
+    images itself, or a model whose first layer preprocesses, `tl_kit.preprocessing.takes_raw_pixels`),
+    "vgg16" (VGG16's preprocessing done outside, `tl_kit.preprocess`: `load_vgg16`'s base and models
+    on it) or None (the kit does not know: a head on features, a model of your own)."""
+    import keras
+
+    from .preprocessing import takes_raw_pixels
+    from .transfer import TransferModel
+
+    if isinstance(model, TransferModel) or takes_raw_pixels(model):
+        return "pixels"
+    first = model
+    while isinstance(first, keras.Model):
+        layers = [layer for layer in first.layers if not isinstance(layer, keras.layers.InputLayer)]
+        if not layers:
+            return None
+        first = layers[0]
+    return "vgg16" if first.name == "block1_conv1" else None
+
+
+def _as_pictures(x: np.ndarray) -> np.ndarray | None:
+    """Inputs as uint8 pictures for hashing and showing: uint8 images as they are, other image-shaped
+    arrays stretched to 0…255 each; None for inputs that are not images (features)."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        return None
+    if x.dtype == np.uint8:
+        return x
+    low = x.min(axis=(1, 2, 3), keepdims=True)
+    span = np.maximum(x.max(axis=(1, 2, 3), keepdims=True) - low, 1e-6)
+    return ((x - low) / span * 255).astype(np.uint8)
+
+
+def _probabilities(model, x: np.ndarray) -> np.ndarray:
+    from .training import batch_predict
+    from .transfer import TransferModel
+
+    if isinstance(model, TransferModel):
+        return model.predict(x, use_cache=True)
+    return np.asarray(batch_predict(model, x))
+
+
+# -- the checks --------------------------------------------------------------------------------------
+def check_inputs(x: np.ndarray, expects: str | None) -> Finding:
+    """Whether the inputs' range matches what the weights expect (`expected_input`)."""
+    title = "Input scale"
+    if expects is None:
+        return Finding("inputs", "skipped", title, "the kit does not know what this model expects (it is not a "
+                       "TransferModel, nor built on load_vgg16's base or load_pretrained's).")
+    sample = np.asarray(x[:256], dtype="float32")
+    low, high = float(sample.min()), float(sample.max())
+    seen = f"the inputs range from {low:.4g} to {high:.4g}"
+    wrong = "Inputs not as the weights expect"
+    if expects == "pixels":
+        if high <= 1.5:
+            return Finding("inputs", "problem", wrong, f"{seen}, but this model takes RGB pixels 0…255 and "
+                           "preprocesses them itself: to it, these images are almost black.",
+                           "Give it the images as loaded (uint8, 0…255); do not divide by 255 or preprocess them.")
+        if low < -0.5:
+            return Finding("inputs", "problem", wrong, f"{seen}, but this model takes RGB pixels 0…255 and "
+                           "preprocesses them itself: these were preprocessed already, so it preprocesses twice.",
+                           "Give it the images as loaded (uint8, 0…255), without tl_kit.preprocess or "
+                           "preprocess_input.")
+        return Finding("inputs", "ok", title, f"{seen}: pixels 0…255, as this model expects.")
+    if low >= 0:
+        return Finding("inputs", "problem", wrong, f"{seen}, all positive, but VGG16's weights expect its "
+                       "preprocessing (BGR, the ImageNet mean subtracted: about −124 to +152): these are raw pixels.",
+                       "Preprocess the images with tl_kit.preprocess (keras.applications.vgg16.preprocess_input) "
+                       "before fit and predict, or use tl_kit.TransferModel, which does it.")
+    if high - low <= 3:
+        return Finding("inputs", "problem", wrong, f"{seen}, but VGG16's weights expect about −124 to +152 "
+                       "(pixels 0…255, BGR, minus the ImageNet mean): these were scaled down.",
+                       "Preprocess uint8 images 0…255 with tl_kit.preprocess, without dividing by 255 first.")
+    return Finding("inputs", "ok", title, f"{seen}, as VGG16's preprocessing gives.")
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+
+
+def perceptual_hashes(images: np.ndarray) -> np.ndarray:
+    """pHash of each uint8 image (imagehash, `HASH_SIZE`), packed: (N, HASH_SIZE² / 8) uint8."""
+    import imagehash
+    from PIL import Image
+
+    from .preprocessing import ensure_rgb
+
+    images = ensure_rgb(np.asarray(images, np.uint8))
+    return np.stack([np.packbits(imagehash.phash(Image.fromarray(im), hash_size=HASH_SIZE).hash.flatten())
+                     for im in images]) if len(images) else np.zeros((0, HASH_SIZE ** 2 // 8), np.uint8)
+
+
+def near_copies(hashes: np.ndarray, train_hashes: np.ndarray, max_bits: int = NEAR_COPY_BITS,
+                chunk: int = 256) -> list[tuple[int, int, int]]:
+    """(index, training index, bits that differ) for each image whose nearest training image differs
+    in at most `max_bits` bits of its hash (`perceptual_hashes`)."""
+    found = []
+    for start in range(0, len(hashes), chunk):
+        bits = _POPCOUNT[hashes[start:start + chunk, None, :] ^ train_hashes[None, :, :]].sum(axis=-1, dtype=np.int32)
+        nearest = bits.argmin(axis=1)
+        for i, j in enumerate(nearest):
+            if bits[i, j] <= max_bits:
+                found.append((start + i, int(j), int(bits[i, j])))
+    return found
+
+
+def check_leakage(pictures: dict[str, np.ndarray | None], labels: dict[str, np.ndarray],
+                  class_names: Sequence[str]) -> tuple[Finding, list[tuple[str, int, int, int]]]:
+    """Near copies of training images in the other splits (`near_copies`)."""
+    title = "Leakage between splits"
+    if pictures.get("train") is None:
+        return Finding("leakage", "skipped", title, "the inputs are features, not images: pass images=(x_train, "
+                       "x_val, x_test) to check_run to compare the pictures."), []
+    train = perceptual_hashes(pictures["train"])
+    leaks = [(split, i, j, bits) for split in ("val", "test") if pictures.get(split) is not None
+             for i, j, bits in near_copies(perceptual_hashes(pictures[split]), train)]
+    compared = " and ".join(s for s in ("val", "test") if pictures.get(s) is not None)
+    if not leaks:
+        return Finding("leakage", "ok", title, f"no {compared} image is a near copy of a training image (pHash: at most "
+                       f"{NEAR_COPY_BITS} of {HASH_SIZE ** 2} bits differ)."), leaks
+    per_split = ", ".join(f"{sum(s == split for s, *_ in leaks)} of {len(pictures[split])} {split} images"
+                          for split in ("val", "test") if any(s == split for s, *_ in leaks))
+    split, i, j, bits = leaks[0]
+    relabelled = sum(labels[s][a] != labels["train"][b] for s, a, b, _ in leaks)
+    example = (f"e.g. {split} image {i} and training image {j} differ in {bits} of {HASH_SIZE ** 2} bits"
+               + (f"; {relabelled} of the pairs carry different labels" if relabelled else ""))
+    return Finding("leakage", "problem", "Leakage: near copies across splits", f"{per_split} are near copies of training images ({example}). A "
+                   "score on them measures memory, not how the model does on new images.",
+                   "Remove the copies from validation and test (or from training) and split again; "
+                   "tl_kit.check_folder lists exact duplicate files before loading. Copies with different labels "
+                   "are labelling mistakes."), leaks
+
+
+def check_first_loss(history: dict, num_classes: int) -> Finding:
+    """Whether the loss after the first epoch (training, or validation at the epoch's end) was far
+    above ln(K), or the loss became NaN.
+
+    Both, because an epoch of one batch reports the loss before its one step (the training loss
+    of a new head is then about ln(K) whatever the learning rate), and the validation loss shows
+    where that step went.
+    """
+    title = "First epoch's loss"
+    losses = [float(v) for v in history.get("loss", [])]
+    if not losses:
+        return Finding("first_loss", "skipped", title, "no training history: pass the history of fit (or its Result).")
+    bad = [(e, v) for key in ("loss", "val_loss") for e, v in enumerate(history.get(key, []), 1)
+           if not math.isfinite(float(v))]
+    if bad:
+        epoch, value = min(bad)
+        return Finding("first_loss", "problem", "The loss overflowed", f"the loss became {value} in epoch {epoch}.",
+                       "Lower the learning rate tenfold (a new head: 1e-3; fine-tuning: 1e-5) and check that the "
+                       "inputs have the scale the model expects (the input check).")
+    even = math.log(num_classes)
+    first = {"training": losses[0], **({"validation": float(history["val_loss"][0])} if history.get("val_loss") else {})}
+    measured = " and ".join(f"{_loss(value)} on {split}" for split, value in first.items())
+    reference = f"ln({num_classes}) = {even:.2f}, the loss of a model that gives every class the same probability"
+    if max(first.values()) > even + max(FIRST_LOSS_MARGIN, even):
+        return Finding("first_loss", "problem", "First epoch's loss far too high", f"{measured} after the first epoch, far above {reference}: "
+                       "the model became confidently wrong at once.",
+                       "Lower the learning rate (a new head: 1e-3; fine-tuning pretrained layers: 1e-5); check that "
+                       "the inputs are preprocessed as the weights expect (the input check) and that the labels are "
+                       "the class numbers 0, 1, … of the images.")
+    return Finding("first_loss", "ok", title, f"{measured} after the first epoch, not far above {reference}.")
+
+
+def _balanced(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Balanced accuracy of `pred` against each row of `y` (2-D: one labelling per row), over `classes`."""
+    recalls = [((y == c) & (pred == c)).sum(axis=-1) / np.maximum((y == c).sum(axis=-1), 1) for c in classes]
+    return np.mean(recalls, axis=0)
+
+
+def check_chance(y_val: np.ndarray, pred: np.ndarray, num_classes: int, shuffles: int = 2000,
+                 seed: int = 0) -> Finding:
+    """A permutation test: balanced accuracy on validation against the same predictions scored
+    on shuffled labels (which keep the class sizes, so it is fair to imbalanced data)."""
+    title = "Better than chance"
+    classes = np.unique(y_val)
+    if len(classes) < 2:
+        return Finding("chance", "skipped", title, "the validation images are all of one class: there is no chance "
+                       "level to compare with. Give validation images of every class.")
+    observed = float(_balanced(y_val[None], pred, classes)[0])
+    rng = np.random.default_rng(seed)
+    null = _balanced(np.stack([rng.permutation(y_val) for _ in range(shuffles)]), pred, classes)
+    p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + shuffles)
+    measured = (f"balanced accuracy on validation {observed:.1%} (guessing: {1 / num_classes:.1%}); {p:.1%} of "
+                f"{shuffles} shufflings of the labels score as well")
+    if p > CHANCE_P:
+        return Finding("chance", "problem", "No better than chance", f"{measured}: no evidence that the model learned anything.",
+                       "Check that each class folder holds its class and that the labels match the images; read the "
+                       "first-loss and input checks. If they are quiet, train longer or at a higher learning rate "
+                       "(a new head: 1e-3).")
+    return Finding("chance", "ok", title, f"{measured}.")
+
+
+def check_collapse(y_val: np.ndarray, pred: np.ndarray, class_names: Sequence[str]) -> Finding:
+    """Whether nearly all validation predictions go to one or two classes that hold far fewer images."""
+    title = "Predictions spread over the classes"
+    k = len(class_names)
+    predicted = np.bincount(pred, minlength=k) / len(pred)
+    true = np.bincount(y_val, minlength=k) / len(y_val)
+    order = np.argsort(-predicted, kind="stable")
+    taken = int(np.searchsorted(np.cumsum(predicted[order]), COLLAPSE_SHARE - 1e-9) + 1)
+    top = order[:taken]
+    share, truth = float(predicted[top].sum()), float(true[top].sum())
+    named = _names([class_names[c] for c in top])
+    if taken <= 2 and taken < k and share - truth >= COLLAPSE_EXCESS:
+        never = [class_names[c] for c in range(k) if predicted[c] == 0]
+        return Finding("collapse", "problem", "Predictions collapsed",
+                       f"{share:.0%} of the validation predictions are {named}, which {'is' if taken == 1 else 'are'} "
+                       f"{truth:.0%} of the validation images" + (f"; never predicted: {_names(never)}" if never else "")
+                       + ".", "If the classes differ in size, train with class weights (tl_kit.class_weights) and "
+                       "score balanced accuracy; if the first-loss check fired too, lower the learning rate; if the "
+                       "model is at chance, check the labels.")
+    return Finding("collapse", "ok", title, f"the most predicted {'class takes' if taken == 1 else 'classes take'} "
+                   f"{share:.0%} of the predictions and {truth:.0%} of the images." if taken <= 2 else
+                   f"{taken} of the {k} classes are needed to cover {COLLAPSE_SHARE:.0%} of the validation predictions.")
+
+
+def check_overfitting(train_score: float, val_score: float, n_val: int) -> Finding:
+    """Whether training accuracy (after training, dropout and augmentation off) is far above validation's."""
+    title = "Train–validation gap"
+    gap = train_score - val_score
+    noise = _uncertainty(val_score, n_val)
+    measured = (f"balanced accuracy {train_score:.1%} on the training images and {val_score:.1%} on validation, "
+                f"both measured after training with dropout and augmentation off")
+    if gap >= OVERFIT_GAP and gap > noise:
+        return Finding("overfitting", "problem", "Overfitting", f"{measured}: a gap of {100 * gap:.0f} points (the "
+                       f"validation score alone is uncertain by about ±{100 * noise:.0f}).",
+                       "The model learned its training images better than images like them: more images per class, "
+                       "augmentation (fit(augment=True)), fewer layers to fine-tune or a lower learning rate; keep "
+                       "early stopping on validation loss, which keeps the best epoch.")
+    return Finding("overfitting", "ok", title, f"{measured}: a gap of {100 * gap:+.0f} points.")
+
+
+def check_val_above_train(history: dict, train_score: float, val_score: float, n_val: int) -> Finding:
+    """Whether Keras reported validation accuracy above training accuracy in some epoch, and whether
+    it is so when measured on the model as it ended (`train_score`, `val_score`: plain accuracy)."""
+    title = "Validation above training"
+    if not history.get("accuracy") or not history.get("val_accuracy"):
+        return Finding("val_above_train", "skipped", title, "no accuracy in the training history (compile with "
+                       "metrics=['accuracy'] and validation_data).")
+    pairs = list(zip(history["accuracy"], history["val_accuracy"]))
+    above = [e for e, (t, v) in enumerate(pairs, 1) if v - t >= VAL_ABOVE_MARGIN]
+    if not above:
+        return Finding("val_above_train", "ok", title, f"in none of the {len(pairs)} epochs did Keras report validation "
+                       f"accuracy {VAL_ABOVE_MARGIN:.0%} or more above training accuracy.")
+    keras_train, keras_val = pairs[above[-1] - 1]
+    reported = (f"in {len(above)} of {len(pairs)} epochs Keras reported validation accuracy above training accuracy "
+                f"(epoch {above[-1]}: {keras_val:.1%} against {keras_train:.1%})")
+    why = ("Keras' training number is an average over the epoch, while the weights were still changing, with dropout "
+           "and augmentation on; validation is measured at the epoch's end with them off")
+    if train_score >= val_score - _uncertainty(val_score, n_val):
+        return Finding("val_above_train", "note", title, f"{reported}. {why}. Measured on the final model without "
+                       f"them, training accuracy is {train_score:.1%} against {val_score:.1%} on validation: nothing to fix.")
+    return Finding("val_above_train", "problem", "Validation above training, measured", f"{reported}, and it stays so "
+                   f"measured on the final model with dropout and augmentation off: {train_score:.1%} on training, "
+                   f"{val_score:.1%} on validation.",
+                   "The validation images may be easier than the training images (look at both), near copies of "
+                   "some (the leakage check), or too few to trust; check the training labels (the hardest images).")
+
+
+def check_overconfident(history: dict, n_val: int) -> Finding:
+    """Whether validation loss rose well above its lowest while validation accuracy did not clearly
+    fall (by less than the uncertainty of an accuracy on `n_val` images)."""
+    title = "Validation loss and accuracy agree"
+    losses, accs = list(history.get("val_loss", [])), list(history.get("val_accuracy", []))
+    if len(losses) < 2 or len(accs) != len(losses):
+        return Finding("overconfident", "skipped", title, "fewer than two epochs with a validation loss and accuracy.")
+    best = int(np.argmin(losses))
+    low, last = float(losses[best]), float(losses[-1])
+    then, now = float(accs[best]), float(accs[-1])
+    if last - low >= max(LOSS_RISE, LOSS_RISE_SHARE * low) and now >= then - _uncertainty(then, n_val):
+        return Finding("overconfident", "problem", "Validation loss rises while accuracy holds",
+                       f"validation loss rose from {_loss(low)} (epoch {best + 1}) to {_loss(last)} (epoch {len(losses)}) "
+                       f"while validation accuracy went from {then:.1%} to {now:.1%}: the model grew surer of its "
+                       "answers, the wrong ones too, and a sure wrong answer costs much loss.",
+                       "Its probabilities are overconfident, not its accuracy worse. Keep the epoch with the lowest "
+                       "validation loss (tl_kit.early_stopping does) when you need probabilities you can trust; "
+                       "dropout in the head (build_head(dropout=0.3)) or a lower learning rate make it grow slower.")
+    return Finding("overconfident", "ok", title, f"lowest validation loss {_loss(low)} in epoch {best + 1} of "
+                   f"{len(losses)}, {_loss(last)} at the end; validation accuracy {then:.1%} then, {now:.1%} at the end.")
+
+
+def check_hardest(y_train: np.ndarray, probs: np.ndarray, class_names: Sequence[str]) -> tuple[Finding, np.ndarray]:
+    """The training images in order of their loss; a problem when many are confidently in another class."""
+    title = "Hardest training images"
+    given = probs[np.arange(len(y_train)), y_train]
+    order = np.argsort(given, kind="stable")  # the lowest probability of its label: the highest loss
+    pred = probs.argmax(axis=1)
+    sure_wrong = np.flatnonzero((pred != y_train) & (probs.max(axis=1) >= SURE))
+    share = len(sure_wrong) / len(y_train)
+    measured = (f"{len(sure_wrong)} of {len(y_train)} training images ({share:.1%}) get another class than their "
+                f"label with a probability of at least {SURE:.0%}")
+    if len(sure_wrong) < 2 or share < MISLABEL_SHARE:
+        return Finding("hardest", "ok", title, f"{measured}; checkup.figure() shows the hardest."), order
+    pairs: dict[tuple[str, str], int] = {}
+    for i in sure_wrong:
+        key = (class_names[y_train[i]], class_names[pred[i]])
+        pairs[key] = pairs.get(key, 0) + 1
+    common = ", ".join(f"{n}× {a} as {b}" for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])[:3])
+    if share > FAILED_SHARE:
+        return Finding("hardest", "problem", "Many training images confidently in another class",
+                       f"{measured} (most often: {common}): too many to be a few wrong labels.",
+                       "The model failed as a whole: fix the other problems of this check-up first."), order
+    return Finding("hardest", "problem", "Training images confidently in another class",
+                   f"{measured} (most often: {common}).",
+                   "Look at them (checkup.figure()): a wrong label, an image of two classes, or one that fits no "
+                   "class. Fix or remove the mislabelled ones and train again."), order
+
+
+# -- all of them -------------------------------------------------------------------------------------
+def check_run(model, train, val=None, history=None, *, test: tuple | None = None,
+              class_names: Sequence[str] | None = None, images: tuple | None = None) -> Checkup:
+    """Run every check (`CHECKS`) on a trained model, its data and its training history.
+
+    Args:
+        model: a `TransferModel` (its data are uint8 images, which it prepares itself), any Keras
+            classifier (its data are exactly what it was fitted on: images or features), or the
+            `Result` of a fit (its model and history).
+        train, val, test: (x, y) pairs; or a `Dataset` as `train`, which gives all three and the
+            class names.
+        history: the training history: `History.history`, the `History`, or a `Result` (default:
+            the Result's, when `model` is one).
+        images: (x_train, x_val, x_test) uint8 pictures, when x are features: for the leakage
+            check and the figure.
+    """
+    from .data import Dataset
+    from .training import Result
+
+    if isinstance(model, Result):
+        history = model.history if history is None else history
+        model = model.model
+    history = dict(getattr(history, "history", history) or {})
+    if isinstance(train, Dataset):
+        class_names = class_names or train.class_names
+        train, val, test = train.split("train"), train.split("val"), train.split("test")
+    if val is None:
+        raise ShapeError("check_run needs the validation split too: check_run(model, train, val, history), or a "
+                         "Dataset as train.")
+    (x_train, y_train), (x_val, y_val) = train, val
+    y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
+    train_probs, val_probs = _probabilities(model, x_train), _probabilities(model, x_val)
+    num_classes = train_probs.shape[1]
+    class_names = list(class_names) if class_names is not None else [str(c) for c in range(num_classes)]
+    if len(class_names) != num_classes:
+        raise ShapeError(f"{len(class_names)} class names for a model with {num_classes} outputs.")
+    pred_val = val_probs.argmax(axis=1)
+    classes = np.unique(y_val)
+    train_score = float(_balanced(y_train[None], train_probs.argmax(axis=1), np.unique(y_train))[0])
+    val_score = float(_balanced(y_val[None], pred_val, classes)[0])
+
+    splits = {"train": x_train, "val": x_val, **({"test": test[0]} if test is not None else {})}
+    if images is not None:
+        pictures = dict(zip(("train", "val", "test"), (_as_pictures(x) for x in images)))
+    else:
+        pictures = {split: _as_pictures(x) for split, x in splits.items()}
+    labels = {"train": y_train, "val": y_val, **({"test": np.asarray(test[1]).astype(int)} if test is not None else {})}
+    leakage, leaks = check_leakage(pictures, labels, class_names)
+    hardest, order = check_hardest(y_train, train_probs, class_names)
+    findings = [
+        check_inputs(x_train, expected_input(model)),
+        leakage,
+        check_first_loss(history, num_classes),
+        check_chance(y_val, pred_val, num_classes),
+        check_collapse(y_val, pred_val, class_names),
+        check_overfitting(train_score, val_score, len(y_val)),
+        check_val_above_train(history, _plain(y_train, train_probs), _plain(y_val, val_probs), len(y_val)),
+        check_overconfident(history, len(y_val)),
+        hardest,
+    ]
+    return Checkup(findings, class_names, pictures.get("train"), y_train, train_probs, order, leaks)
+
+
+def _plain(y: np.ndarray, probs: np.ndarray) -> float:
+    """Plain accuracy: what Keras' `accuracy` metric reports, for comparing with it."""
+    return float(np.mean(probs.argmax(axis=1) == y))
