@@ -230,5 +230,9 @@ def test_bad_input_gets_a_clear_error(lesson, shoes):
     assert one_class["chance"].status == "skipped" and "one class" in one_class["chance"].evidence
     with pytest.raises(KeyError, match="the checks: inputs"):
         checkup["speed"]
+    with pytest.raises(ShapeError, match="give the history third"):
+        check_run(tm, shoes, shoes.split("val"))
+    history = check_run(tm, shoes, lesson[1].history)  # a Dataset, then the history (as report.json keeps it)
+    assert history["first_loss"].status == "ok" and history["overconfident"].status == "ok"
     skipped = check_run(tm, shoes)  # no history: the checks that need one say so
     assert skipped["first_loss"].status == "skipped" and skipped["overconfident"].status == "skipped"

@@ -496,9 +496,9 @@ def check_run(model, train, val=None, history=None, *, test: tuple | None = None
             classifier (its data are exactly what it was fitted on: images or features), or the
             `Result` of a fit (its model and history).
         train, val, test: (x, y) pairs; or a `Dataset` as `train`, which gives all three and the
-            class names.
-        history: the training history: `History.history`, the `History`, or a `Result` (default:
-            the Result's, when `model` is one).
+            class names (the history may then come third: `check_run(model, dataset, history)`).
+        history: the training history: `History.history` (a dict, as `report.json` keeps it), the
+            `History`, or a `Result` (default: the Result's, when `model` is one).
         images: (x_train, x_val, x_test) uint8 pictures, when x are features: for the leakage
             check and the figure.
     """
@@ -508,10 +508,15 @@ def check_run(model, train, val=None, history=None, *, test: tuple | None = None
     if isinstance(model, Result):
         history = model.history if history is None else history
         model = model.model
-    history = dict(getattr(history, "history", history) or {})
     if isinstance(train, Dataset):
+        if val is not None and not isinstance(val, (tuple, list)):  # check_run(model, dataset, history)
+            history, val = (val, None) if history is None else (history, val)
+        if val is not None:
+            raise ShapeError("With a Dataset, give the history third: check_run(model, dataset, history); the "
+                             "Dataset holds the splits.")
         class_names = class_names or train.class_names
         train, val, test = train.split("train"), train.split("val"), train.split("test")
+    history = dict(getattr(history, "history", history) or {})
     if val is None:
         raise ShapeError("check_run needs the validation split too: check_run(model, train, val, history), or a "
                          "Dataset as train.")
