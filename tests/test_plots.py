@@ -99,6 +99,7 @@ def _factories():
         "plot_activations": lambda: plots.plot_activations({"block1": np.abs(rng.normal(size=(4, 4, 8)))}),
         "plot_projection": lambda: plots.plot_projection(rng.normal(size=(12, 5)), labels, names, "p", tsne=False),
         "plot_confused": lambda: plots.plot_confused(images, labels, probs, names),
+        "plot_hardest": lambda: plots.plot_hardest(images, labels, probs, names, np.argsort(probs[np.arange(12), labels])),
         "plot_kernel_learning": lambda: plots.plot_kernel_learning([1.0, 0.1], np.eye(3), np.eye(3), "k"),
         "plot_block_shares": lambda: plots.plot_block_shares({"parameters": {"1": 1.0, "2": 3.0}}, "shares"),
         "plot_by_layer": lambda: plots.plot_by_layer({"w": {"block1": 0.5, "block2": 0.6}}, "by layer"),

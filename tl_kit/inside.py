@@ -113,13 +113,8 @@ def _gradient(fn: Callable, x: np.ndarray) -> np.ndarray:
         import jax
 
         return np.asarray(jax.grad(fn)(x))
-    if backend == "torch":
-        import torch
-
-        t = torch.tensor(x, requires_grad=True)
-        fn(t).backward()
-        return t.grad.detach().cpu().numpy()
-    raise NotImplementedError(f"Grad-CAM has no gradient for the {backend!r} backend; use tensorflow, jax or torch.")
+    raise NotImplementedError(f"Grad-CAM has no gradient for the {backend!r} backend; the kit runs on tensorflow or "
+                              "jax: set KERAS_BACKEND to one of them.")
 
 
 @dataclass

@@ -88,7 +88,7 @@ PROFILES: dict[str, Profile] = {
 def gpu_available() -> bool:
     """True when the active Keras backend sees a GPU.
 
-    Asks the backend itself (TensorFlow, JAX or PyTorch), because a GPU that one framework
+    Asks the backend itself (TensorFlow or JAX), because a GPU that one framework
     sees may be invisible to another (TensorFlow has no GPU build on some platforms).
     """
     import keras
@@ -102,10 +102,6 @@ def gpu_available() -> bool:
         import jax
 
         return any(d.platform == "gpu" for d in jax.devices())
-    if backend == "torch":
-        import torch
-
-        return bool(torch.cuda.is_available())
     return False
 
 
