@@ -75,6 +75,8 @@ def test_number_quiz():
     assert checks.check_number("params", 80, 80, "how")
     assert "not answered yet" in checks.check_number("params", ..., 80, "how").message
     assert "how" in checks.check_number("params", 72, 80, "how").message
+    assert checks.check_number("ln 3", 1.1, 1.0986, "how", tolerance=0.01).message == "ln 3 = 1.099: right."
+    assert not checks.check_number("ln 3", 1.1, 1.0986, "how")  # without a tolerance, exactly
 
 
 def test_channel_weights_checker_accepts_the_mean_and_names_the_sum_and_the_wrong_axis():

@@ -192,11 +192,13 @@ def check_max_pool(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
     return _run("max_pool", body)
 
 
-def check_number(name: str, answer, expected: int | float, how: str) -> CheckResult:
-    """A quiz answer: `answer` should equal `expected`; `how` says how to work it out if not."""
+def check_number(name: str, answer, expected: int | float, how: str, tolerance: float = 0.0) -> CheckResult:
+    """A quiz answer: `answer` should equal `expected` (within `tolerance`, for an answer worked out by
+    hand to a few digits); `how` says how to work it out if not."""
     if answer is None or answer is ...:
         return CheckResult(name, False, f"{name}: not answered yet. Replace the `...` with your answer and run "
                                         f"the cell again. {how}")
-    if np.isclose(float(answer), float(expected)):
-        return CheckResult(name, True, f"{name} = {expected}: right.")
+    if np.isclose(float(answer), float(expected), atol=tolerance):
+        shown = f"{float(expected):.4g}" if not float(expected).is_integer() else expected
+        return CheckResult(name, True, f"{name} = {shown}: right.")
     return CheckResult(name, False, f"{name}: {answer} is not right. {how}")

@@ -292,10 +292,10 @@ def check_leakage(pictures: dict[str, np.ndarray | None], labels: dict[str, np.n
     train = perceptual_hashes(pictures["train"])
     leaks = [(split, i, j, bits) for split in ("val", "test") if pictures.get(split) is not None
              for i, j, bits in near_copies(perceptual_hashes(pictures[split]), train)]
-    compared = " and ".join(s for s in ("val", "test") if pictures.get(s) is not None)
+    compared = " or ".join(s for s in ("val", "test") if pictures.get(s) is not None)
     if not leaks:
-        return Finding("leakage", "ok", title, f"no {compared} image is a near copy of a training image (pHash: at most "
-                       f"{NEAR_COPY_BITS} of {HASH_SIZE ** 2} bits differ)."), leaks
+        return Finding("leakage", "ok", title, f"no {compared} image is a near copy of a training image (near copy: "
+                       f"perceptual hashes differing in at most {NEAR_COPY_BITS} of {HASH_SIZE ** 2} bits)."), leaks
     per_split = ", ".join(f"{sum(s == split for s, *_ in leaks)} of {len(pictures[split])} {split} images"
                           for split in ("val", "test") if any(s == split for s, *_ in leaks))
     split, i, j, bits = leaks[0]
@@ -332,13 +332,16 @@ def check_first_loss(history: dict, num_classes: int) -> Finding:
     first = {"training": losses[0], **({"validation": float(history["val_loss"][0])} if history.get("val_loss") else {})}
     measured = " and ".join(f"{_loss(value)} on {split}" for split, value in first.items())
     reference = f"ln({num_classes}) = {even:.2f}, the loss of a model that gives every class the same probability"
-    if max(first.values()) > even + max(FIRST_LOSS_MARGIN, even):
+    limit = even + max(FIRST_LOSS_MARGIN, even)
+    if max(first.values()) > limit:
         return Finding("first_loss", "problem", "First epoch's loss far too high", f"{measured} after the first epoch, far above {reference}: "
                        "the model became confidently wrong at once.",
-                       "Lower the learning rate (a new head: 1e-3; fine-tuning pretrained layers: 1e-5); check that "
+                       "Lower the learning rate (a new head: 1e-3; fine-tuning pretrained layers: 1e-5); then check that "
                        "the inputs are preprocessed as the weights expect (the input check) and that the labels are "
                        "the class numbers 0, 1, … of the images.")
-    return Finding("first_loss", "ok", title, f"{measured} after the first epoch, not far above {reference}.")
+    where = "below" if max(first.values()) <= even else "not far above"
+    return Finding("first_loss", "ok", title, f"{measured} after the first epoch, {where} {reference} (a problem above "
+                   f"{limit:.2f}; a head that trained before starts well below it).")
 
 
 def _balanced(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -359,14 +362,16 @@ def check_chance(y_val: np.ndarray, pred: np.ndarray, num_classes: int, shuffles
     observed = float(_balanced(y_val[None], pred, classes)[0])
     rng = np.random.default_rng(seed)
     null = _balanced(np.stack([rng.permutation(y_val) for _ in range(shuffles)]), pred, classes)
-    p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + shuffles)
-    measured = (f"balanced accuracy on validation {observed:.1%} (guessing: {1 / num_classes:.1%}); {p:.1%} of "
-                f"{shuffles} shufflings of the labels score as well")
+    as_good = int(np.sum(null >= observed - 1e-12))
+    p = (1 + as_good) / (1 + shuffles)
+    measured = (f"balanced accuracy on validation {observed:.1%} (guessing: {1 / num_classes:.1%}); the same predictions "
+                f"scored on the labels shuffled do as well {'in none' if as_good == 0 else f'in {as_good}'} of {shuffles} "
+                f"shufflings (p = {p:.2g})")
     if p > CHANCE_P:
         return Finding("chance", "problem", "No better than chance", f"{measured}: no evidence that the model learned anything.",
-                       "Check that each class folder holds its class and that the labels match the images; read the "
-                       "first-loss and input checks. If they are quiet, train longer or at a higher learning rate "
-                       "(a new head: 1e-3).")
+                       "If the first-loss check fired, lower the learning rate first. Else check that each class "
+                       "folder holds its class and that the labels match the images, and read the input check; if all "
+                       "is well, train longer.")
     return Finding("chance", "ok", title, f"{measured}.")
 
 
@@ -386,9 +391,9 @@ def check_collapse(y_val: np.ndarray, pred: np.ndarray, class_names: Sequence[st
         return Finding("collapse", "problem", "Predictions collapsed",
                        f"{share:.0%} of the validation predictions are {named}, which {'is' if taken == 1 else 'are'} "
                        f"{truth:.0%} of the validation images" + (f"; never predicted: {_names(never)}" if never else "")
-                       + ".", "If the classes differ in size, train with class weights (tl_kit.class_weights) and "
-                       "score balanced accuracy; if the first-loss check fired too, lower the learning rate; if the "
-                       "model is at chance, check the labels.")
+                       + ".", "If the first-loss check fired too, lower the learning rate; if the classes differ in "
+                       "size, train with class weights (tl_kit.class_weights) and score balanced accuracy; if the model "
+                       "is no better than chance, check the labels and the inputs.")
     return Finding("collapse", "ok", title, f"the most predicted {'class takes' if taken == 1 else 'classes take'} "
                    f"{share:.0%} of the predictions and {truth:.0%} of the images." if taken <= 2 else
                    f"{taken} of the {k} classes are needed to cover {COLLAPSE_SHARE:.0%} of the validation predictions.")
@@ -407,7 +412,9 @@ def check_overfitting(train_score: float, val_score: float, n_val: int) -> Findi
                        "The model learned its training images better than images like them: more images per class, "
                        "augmentation (fit(augment=True)), fewer layers to fine-tune or a lower learning rate; keep "
                        "early stopping on validation loss, which keeps the best epoch.")
-    return Finding("overfitting", "ok", title, f"{measured}: a gap of {100 * gap:+.0f} points.")
+    return Finding("overfitting", "ok", title, f"{measured}: a gap of {100 * gap:+.0f} points (a problem from "
+                   f"{100 * OVERFIT_GAP:.0f} points, and beyond the ±{100 * noise:.0f} a validation score on {n_val} images "
+                   "is uncertain by).")
 
 
 def check_val_above_train(history: dict, train_score: float, val_score: float, n_val: int) -> Finding:
@@ -421,7 +428,7 @@ def check_val_above_train(history: dict, train_score: float, val_score: float, n
     above = [e for e, (t, v) in enumerate(pairs, 1) if v - t >= VAL_ABOVE_MARGIN]
     if not above:
         return Finding("val_above_train", "ok", title, f"in none of the {len(pairs)} epochs did Keras report validation "
-                       f"accuracy {VAL_ABOVE_MARGIN:.0%} or more above training accuracy.")
+                       f"accuracy {100 * VAL_ABOVE_MARGIN:.0f} points or more above training accuracy.")
     keras_train, keras_val = pairs[above[-1] - 1]
     reported = (f"in {len(above)} of {len(pairs)} epochs Keras reported validation accuracy above training accuracy "
                 f"(epoch {above[-1]}: {keras_val:.1%} against {keras_train:.1%})")
@@ -440,7 +447,7 @@ def check_val_above_train(history: dict, train_score: float, val_score: float, n
 def check_overconfident(history: dict, n_val: int) -> Finding:
     """Whether validation loss rose well above its lowest while validation accuracy did not clearly
     fall (by less than the uncertainty of an accuracy on `n_val` images)."""
-    title = "Validation loss and accuracy agree"
+    title = "Validation loss after its lowest"
     losses, accs = list(history.get("val_loss", [])), list(history.get("val_accuracy", []))
     if len(losses) < 2 or len(accs) != len(losses):
         return Finding("overconfident", "skipped", title, "fewer than two epochs with a validation loss and accuracy.")
@@ -456,7 +463,8 @@ def check_overconfident(history: dict, n_val: int) -> Finding:
                        "validation loss (tl_kit.early_stopping does) when you need probabilities you can trust; "
                        "dropout in the head (build_head(dropout=0.3)) or a lower learning rate make it grow slower.")
     return Finding("overconfident", "ok", title, f"lowest validation loss {_loss(low)} in epoch {best + 1} of "
-                   f"{len(losses)}, {_loss(last)} at the end; validation accuracy {then:.1%} then, {now:.1%} at the end.")
+                   f"{len(losses)}, {_loss(last)} at the end (a problem from a rise by half); validation accuracy "
+                   f"{then:.1%} then, {now:.1%} at the end.")
 
 
 def check_hardest(y_train: np.ndarray, probs: np.ndarray, class_names: Sequence[str]) -> tuple[Finding, np.ndarray]:
@@ -470,7 +478,10 @@ def check_hardest(y_train: np.ndarray, probs: np.ndarray, class_names: Sequence[
     measured = (f"{len(sure_wrong)} of {len(y_train)} training images ({share:.1%}) get another class than their "
                 f"label with a probability of at least {SURE:.0%}")
     if len(sure_wrong) < 2 or share < MISLABEL_SHARE:
-        return Finding("hardest", "ok", title, f"{measured}; checkup.figure() shows the hardest."), order
+        wrong = pred != y_train
+        surest = f" (the surest wrong guess: {probs.max(axis=1)[wrong].max():.0%})" if wrong.any() else ""
+        return Finding("hardest", "ok", title, f"{measured}{surest}; a problem from {MISLABEL_SHARE:.0%} of them. "
+                       "checkup.figure() shows the hardest."), order
     pairs: dict[tuple[str, str], int] = {}
     for i in sure_wrong:
         key = (class_names[y_train[i]], class_names[pred[i]])

@@ -682,11 +682,13 @@ def plot_hardest(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, clas
     for ax, i in zip(axes.flat, indices):
         guess = int(np.argmax(probs[i]))
         ax.imshow(images[i], cmap="gray")
-        ax.set_title(f"label: {class_names[labels[i]]} {probs[i, labels[i]]:.0%}\nmodel: {class_names[guess]} "
-                     f"{probs[i, guess]:.0%}", fontsize=8, color="black" if guess == labels[i] else "red")
+        model = "model: the same" if guess == labels[i] else f"✗ model: {class_names[guess]} {probs[i, guess]:.0%}"
+        ax.set_title(f"label: {class_names[labels[i]]} {probs[i, labels[i]]:.0%}\n{model}", fontsize=8,
+                     color="black" if guess == labels[i] else "red")
     fig.suptitle(title)
     fig.tight_layout()
-    wrong = sum(int(np.argmax(probs[i])) != labels[i] for i in indices)
+    wrong = [i for i in indices if int(np.argmax(probs[i])) != labels[i]]
+    surest = f", the surest of those guesses at {max(probs[i].max() for i in wrong):.0%}" if wrong else ""
     return _alt(fig, f"The {len(indices)} training images with the highest loss, hardest first, each with its label "
-                     f"and the model's guess with their probabilities; the model's guess is another class than the "
-                     f"label for {wrong} of them (titles in red).")
+                     f"and the probability the model gives it; the model guesses another class for {len(wrong)} of "
+                     f"them (red titles marked ✗, with the guess and its probability{surest}).")
