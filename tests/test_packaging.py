@@ -114,9 +114,16 @@ SETUPTOOLS_WARNINGS = ("BuildBackendWarning", "SetuptoolsWarning", "SetuptoolsDe
 
 
 def test_an_editable_install_prints_no_setuptools_warning(tmp_path):
-    printed = _pip("install", "--no-deps", "--no-compile", "--prefix", str(tmp_path), "-e", str(ROOT))
+    # Into a venv of its own (pip --python): pip installing into this environment, or with --prefix,
+    # would first uninstall the kit that the running tests import.
+    import venv
+
+    venv.create(tmp_path / "venv", with_pip=False)
+    printed = _pip("--python", str(tmp_path / "venv" / "bin" / "python"), "install", "--no-deps", "--no-compile",
+                   "-e", str(ROOT))
     assert not [w for w in SETUPTOOLS_WARNINGS if w in printed], printed[-3000:]
-    assert [p.read_text().strip() for p in tmp_path.rglob("__editable__*.pth")] == [str(ROOT)]  # the checkout itself
+    pth = [p.read_text().strip() for p in (tmp_path / "venv").rglob("__editable__*.pth")]
+    assert pth == [str(ROOT)]  # the checkout itself on the path
 
 
 def test_a_wheel_carries_every_shipped_file_and_builds_without_warnings(tmp_path):

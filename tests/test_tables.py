@@ -1,0 +1,31 @@
+"""Every table the kit shows as HTML escapes its text, through the one helper."""
+
+import ast
+from pathlib import Path
+
+from tl_kit.tables import html_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cells_and_caption_are_escaped():
+    table = html_table(("class", "n"), [("<b>cats</b> & dogs", 3)], caption="a < b")
+    assert "<b>cats" not in table and "&lt;b&gt;cats&lt;/b&gt; &amp; dogs" in table
+    assert "<caption>a &lt; b</caption>" in table and table.count("<tr>") == 2
+
+
+def test_no_module_builds_a_table_by_hand():
+    for path in (ROOT / "tl_kit").glob("*.py"):
+        if path.name != "tables.py":
+            assert "<table" not in path.read_text(), f"{path.name} writes <table> itself: use tl_kit.tables.html_table"
+
+
+def test_the_kits_exceptions_all_live_in_errors_py():
+    for path in (ROOT / "tl_kit").glob("*.py"):
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                bases = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
+                assert not any(b.endswith(("Error", "Exception", "Warning")) for b in bases), \
+                    f"{path.name} defines {node.name}: the kit's exceptions and warnings belong in tl_kit/errors.py"
