@@ -49,7 +49,7 @@ ONE_THREAD := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=
               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/build/jax-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 CLASSROOM_TESTS := tests/test_hub.py tests/test_grading.py
-UNIT_TESTS := TL_KIT_PROFILE=fast $(PYTEST) tests --ignore=tests/test_browser.py
+UNIT_TESTS := TL_KIT_PROFILE=fast $(PYTEST) tests tl_kit --doctest-modules --ignore=tests/test_browser.py
 LANE_UNIT_TESTS := $(UNIT_TESTS) $(addprefix --ignore=,$(CLASSROOM_TESTS))
 test: $(STAMP) hub-proxy
 	$(ONE_THREAD) $(JAX_CACHE) $(MAKE) --no-print-directory $(SYNC) -j2 lane-notebooks lane-classroom

@@ -17,7 +17,8 @@ import pytest
 from tl_kit import checks
 from tl_kit.errors import CheckFailed, NotebookError
 from tl_kit.exercises import split_exercise
-from tl_kit.grading import GradingError, assignment_name, grade, nbgrader_source, release
+from tl_kit.errors import GradingError
+from tl_kit.grading import assignment_name, grade, nbgrader_source, release
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON01 = ROOT / "notebooks" / "01_conv_pool_softmax.ipynb"

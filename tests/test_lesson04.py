@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import copy_class_images
 from tests.restarts import execute_with_restarts
 from tl_kit import TransferModel
-from tl_kit.data import DataWarning, load_dataset
+from tl_kit.data import load_dataset
+from tl_kit.errors import DataWarning
 from tl_kit.datacheck import check_folder, make_demo_folder
 from tl_kit.pretrained import BACKBONES
 from tl_kit.profiles import PROFILES

@@ -103,6 +103,41 @@ def test_an_undeclared_import_fails_the_packaging_check(tmp_path):
         "yaml is imported at the top of planted.py but is not a dependency in pyproject.toml"]
 
 
+def _pip(*args: str) -> str:
+    """Run pip in this Python (build isolation on: the setuptools pyproject.toml asks for) and return what it printed."""
+    done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout + done.stderr
+
+
+SETUPTOOLS_WARNINGS = ("BuildBackendWarning", "SetuptoolsWarning", "SetuptoolsDeprecationWarning", "is absent from")
+
+
+def test_an_editable_install_prints_no_setuptools_warning(tmp_path):
+    # Into a venv of its own (pip --python): pip installing into this environment, or with --prefix,
+    # would first uninstall the kit that the running tests import.
+    import venv
+
+    venv.create(tmp_path / "venv", with_pip=False)
+    printed = _pip("--python", str(tmp_path / "venv" / "bin" / "python"), "install", "--no-deps", "--no-compile",
+                   "-e", str(ROOT))
+    assert not [w for w in SETUPTOOLS_WARNINGS if w in printed], printed[-3000:]
+    pth = [p.read_text().strip() for p in (tmp_path / "venv").rglob("__editable__*.pth")]
+    assert pth == [str(ROOT)]  # the checkout itself on the path
+
+
+def test_a_wheel_carries_every_shipped_file_and_builds_without_warnings(tmp_path):
+    import zipfile
+
+    printed = _pip("wheel", "--no-deps", "--wheel-dir", str(tmp_path), str(ROOT))
+    assert not [w for w in SETUPTOOLS_WARNINGS if w in printed], printed[-3000:]
+    names = set(zipfile.ZipFile(next(tmp_path.glob("tl_kit-*.whl"))).namelist())
+    data = ROOT / "data"
+    shipped = {f"tl_kit/shipped_data/{p.relative_to(data).as_posix()}" for p in data.rglob("*") if p.is_file()}
+    assert len(shipped) > 4000 and shipped <= names, sorted(shipped - names)[:5]
+    assert "tl_kit/lesson_times.json" in names
+
+
 def test_this_python_is_one_the_kit_supports():
     spec = SpecifierSet(_pyproject()["project"]["requires-python"])
     assert spec.contains(f"{sys.version_info.major}.{sys.version_info.minor}.0")

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from tl_kit.preprocessing import VGG16_MEAN_BGR, ensure_rgb, pil_to_rgb, preprocess, resize_batch
+from tl_kit.preprocessing import VGG16_MEAN_BGR, ensure_rgb, pil_to_rgb, preprocess
 
 
 def test_preprocess_is_bgr_minus_imagenet_mean():
@@ -33,7 +33,3 @@ def test_transparent_pixels_become_white_and_16_bit_is_scaled():
     deep = Image.fromarray(np.array([[0, 65535]], dtype=np.uint16))
     assert np.asarray(pil_to_rgb(deep))[0, 1].tolist() == [255, 255, 255]
 
-
-def test_resize_batch_makes_square_rgb_of_the_asked_size():
-    out = resize_batch(np.zeros((3, 28, 28), np.uint8), 32)
-    assert out.shape == (3, 32, 32, 3) and out.dtype == np.uint8

@@ -133,13 +133,6 @@ def cross_entropy(probs: np.ndarray, label: int) -> float:
     return float(-np.log(np.asarray(probs)[label]))
 
 
-def softmax_cross_entropy_grad(z: np.ndarray, label: int) -> np.ndarray:
-    """∂ cross_entropy(softmax(z), label) / ∂z = softmax(z) − one_hot(label)."""
-    grad = softmax(z)
-    grad[label] -= 1.0
-    return grad
-
-
 def conv_param_count(kh: int, kw: int, c_in: int, c_out: int, bias: bool = True) -> int:
     """Weights of a conv layer: kh·kw·C_in·C_out, plus C_out biases."""
     return kh * kw * c_in * c_out + (c_out if bias else 0)

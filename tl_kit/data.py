@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import config
-from .errors import DataError, ImageError, OptionError, ShapeError
+from .errors import DataError, DataWarning, ImageError, OptionError, ShapeError
 from .preprocessing import pil_to_rgb, resize_rgb
 from .profiles import Profile, get_profile
 
@@ -39,10 +39,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 #: Fractions for splitting a folder that has no train/val/test subfolders.
 SPLIT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 _LISTED = 8  # how many file names a warning lists before "and N more"
-
-
-class DataWarning(UserWarning):
-    """Some files were skipped; the message names them."""
 
 
 @dataclass

@@ -69,11 +69,12 @@ class FolderReport:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{c}</td></tr>" for n, c in self.counts.items())
+        from .tables import html_table
+
         problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems) or "<li>none</li>"
         return (f"<p><b>{html.escape(str(self.root))}</b>: {sum(self.counts.values())} readable images in "
                 f"{len(self.counts)} classes (largest ÷ smallest: {self.imbalance:.1f})</p>"
-                f"<table><tr><th>class</th><th>images</th></tr>{rows}</table><p><b>Problems</b></p><ul>{problems}</ul>")
+                f"{html_table(('class', 'images'), self.counts.items())}<p><b>Problems</b></p><ul>{problems}</ul>")
 
 
 def check_folder(path: str | Path, min_per_class: int = 10, max_imbalance: float = 3.0) -> FolderReport:

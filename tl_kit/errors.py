@@ -71,3 +71,11 @@ class NotebookError(TLKitError, ValueError):
 
 class CheckFailed(TLKitError, AssertionError):
     """An exercise's checker failed while a teacher's grader ran the notebook (TL_KIT_GRADING=1)."""
+
+
+class GradingError(TLKitError, RuntimeError):
+    """A course folder or a folder of returned notebooks that cannot be used as it is (`tl_kit.grading`)."""
+
+
+class DataWarning(UserWarning):
+    """Some files were skipped while loading a folder; the message names them (a warning: loading goes on)."""

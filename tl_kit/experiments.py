@@ -24,6 +24,7 @@ import numpy as np
 
 from .data import SPLITS, Dataset, take_per_class
 from .errors import DataError, OptionError
+from .tables import html_table
 from .features import extract_features
 from .probe import ProbeResult, linear_probe
 from .reporting import (Interval, difference_sentence, gain_contrast_sentence, mean_interval, paired_interval,
@@ -87,13 +88,11 @@ class Comparison:
                 for m, s in self.scores.items()]
 
     def _repr_html_(self) -> str:
-        head = ("<tr><th>method</th><th>balanced test accuracy (mean)</th><th>standard deviation over seeds "
-                "(points)</th></tr>")
-        body = "".join(f"<tr><td>{m}{' (' + self.blocks[m] + ')' if m in self.blocks else ''}</td><td>{a}</td>"
-                       f"<td>{s}</td></tr>" for m, a, s in self.rows())
+        rows = [(m + (f" ({self.blocks[m]})" if m in self.blocks else ""), a, s) for m, a, s in self.rows()]
         caption = (f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds; chance "
                    f"{self.chance:.1%}")
-        return f"<table><caption>{caption}</caption><thead>{head}</thead><tbody>{body}</tbody></table>"
+        return html_table(("method", "balanced test accuracy (mean)", "standard deviation over seeds (points)"), rows,
+                          caption)
 
     def __str__(self) -> str:
         return "\n".join([f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds"]
@@ -339,9 +338,7 @@ class StrategyTable:
                "trainable params", "train − val (points)")
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{c}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in self.rows())
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return html_table(self.columns, self.rows())
 
     def __str__(self) -> str:
         rows = [self.columns, *self.rows()]

@@ -44,7 +44,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotebookError, TLKitError
+from .errors import GradingError, NotebookError
 from .exercises import split_exercise, student_notebook, with_exercises
 
 GRADE_CSV = "grades.csv"
@@ -56,10 +56,6 @@ c.CourseDirectory.root = {root!r}
 # The kit writes each placeholder itself (see tl_kit.exercises.blank_answers): the answer region leaves a note.
 c.ClearSolutions.code_stub = {{"python": "# (the answer was removed from this copy)"}}
 """
-
-
-class GradingError(TLKitError, RuntimeError):
-    """A course folder or a folder of returned notebooks that cannot be used as it is."""
 
 
 def assignment_name(notebook: str | Path) -> str:

@@ -88,14 +88,3 @@ def small_cnn(input_shape: tuple[int, int, int], num_classes: int, resolution: i
         keras.layers.Dense(num_classes, activation="softmax"),
     ], name=name)
 
-
-def linear_classifier(input_shape: tuple[int, ...], num_classes: int, name: str = "linear_on_pixels"):
-    """Softmax regression on raw pixels (0…1): the simplest baseline there is."""
-    import keras
-
-    return keras.Sequential([
-        keras.Input(input_shape),
-        keras.layers.Rescaling(1 / 255),
-        keras.layers.Flatten(),
-        keras.layers.Dense(num_classes, activation="softmax"),
-    ], name=name)

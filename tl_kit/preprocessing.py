@@ -94,12 +94,6 @@ def centre_square(image: np.ndarray, size: int) -> np.ndarray:
     return resize_rgb(Image.fromarray(np.asarray(image, np.uint8)[top:top + side, left:left + side]), size)
 
 
-def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
-    """Resize a batch (N, H, W[, C]) of uint8 images to (N, size, size, 3)."""
-    images = ensure_rgb(np.asarray(images, dtype=np.uint8))
-    return np.stack([resize_rgb(Image.fromarray(im), size) for im in images])
-
-
 def vgg16_rescaling(name: str = "preprocess") -> keras.layers.Rescaling:
     """The mean-pixel half of VGG16's preprocessing as a Keras layer of its own (RGB 0…255 minus the
     ImageNet mean in RGB order), for models that must load without tl_kit. The other half, RGB →

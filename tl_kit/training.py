@@ -257,9 +257,9 @@ class ResultsTable(list):
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{c}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in self.rows())
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        from .tables import html_table
+
+        return html_table(self.columns, self.rows())
 
     def best(self, key: str = "val_accuracy") -> Result:
         """The row with the highest `key` (validation accuracy: choose on validation, never on test)."""
