@@ -14,19 +14,33 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 STUDENT := build/student
+LOCK    := requirements/lock.txt
+UV      := build/uv/bin/uv
 # JupyterHub's proxy, from the npm registry, for the classroom test (tests/test_hub.py).
 HUB_PROXY := build/node/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install hub-proxy hub-sizing lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
+.PHONY: install lock hub-proxy hub-sizing lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs the versions in the lock (requirements/lock.txt, as a pip constraints file): the ones tested.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[test]"
 	$(BIN)/python -m ipykernel install --user --name tl-kit --display-name "Python (tl-kit)"
 	touch $@
+
+# The lock, resolved by uv for Linux and Python 3.10–3.12 (pyproject.toml's [tool.uv]). Versions already
+# in it stay unless pyproject.toml rules them out: run `make lock` after changing pyproject.toml, and
+# `make lock UPGRADE=1` to move every package to its newest version on purpose (then `make test`).
+$(UV):
+	$(PYTHON) -m venv build/uv
+	build/uv/bin/python -m pip install --quiet "uv>=0.9,<1"
+
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 --no-python-downloads --quiet $(if $(UPGRADE),--upgrade) \
+		-o $(LOCK)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from tl_kit import checks
-from tl_kit.errors import CheckFailed, NotebookError
+from tl_kit.errors import CheckFailed, GradingError, NotebookError
 from tl_kit.exercises import split_exercise
-from tl_kit.errors import GradingError
 from tl_kit.grading import assignment_name, grade, nbgrader_source, release
 
 ROOT = Path(__file__).resolve().parent.parent
