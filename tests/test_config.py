@@ -92,9 +92,9 @@ def test_lessons_import_only_from_tl_kit_itself_and_every_name_is_exported():
 def test_a_regular_install_finds_the_shipped_data_and_lesson_times(tmp_path):
     """Build the wheel, install it without dependencies into a folder, and load from there."""
     source = tmp_path / "source"  # a copy, so the build leaves nothing in the checkout
-    for part in ("tl_kit", "data"):
-        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
-    for part in ("pyproject.toml", "README.md"):
+    for part in ("tl_kit", "data"):  # tl_kit/shipped_data stays a link to data/, as in the checkout
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
+    for part in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / part, source / part)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"),
                             str(source)], capture_output=True, text=True, timeout=600)
