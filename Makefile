@@ -49,10 +49,10 @@ lab: $(STAMP)
 # TensorFlow; and the unit tests that run on JAX (marked `jax`, in a pytest on JAX, so that their
 # scripts run in it: tests/conftest.py's run_on_backend), nbval on JAX, the browser test,
 # then the JupyterHub and grading tests (in the whole run this second lane is the longer, by about
-# 200 s: README, *For developers*). Run one after another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
+# 200 s: docs/benchmarks.md). Run one after another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
 # the browser); run two at a time with their default thread pools, they fought for the cores and
 # gained little, and three lanes of one thread each were slower still. One thread each, two at a
-# time, fills both cores (README, *For developers*, has the times). Every part shares one JAX
+# time, fills both cores (docs/benchmarks.md, has the times). Every part shares one JAX
 # compilation cache in build/ (tl_kit/compile_cache.py), so a second `make test` compiles little;
 # it keeps every program, as the kit's own does (JAX keeps only those that took a second or more
 # to compile when a folder is set by hand, which left out most of a fast lesson's).
@@ -111,7 +111,7 @@ test-notebooks-jax: student-copies
 
 # Needs Chromium (Debian: apt-get install chromium); skips, saying so, without one. On JAX by default:
 # in `make test` it runs after nbval on JAX and reuses its compiled programs from the shared cache,
-# which made it faster than on TensorFlow (README, *For developers*); TensorFlow runs every lesson
+# which made it faster than on TensorFlow (docs/benchmarks.md); TensorFlow runs every lesson
 # under nbval. `make test-browser BROWSER_BACKEND=tensorflow` runs it on TensorFlow.
 BROWSER_BACKEND ?= jax
 test-browser: $(STAMP)
@@ -121,7 +121,7 @@ test-browser: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-# What one student costs a hub node, per lesson (peak memory, CPU-seconds): README "Sizing a hub".
+# What one student costs a hub node, per lesson (peak memory, CPU-seconds): docs/classroom.md, "Sizing a hub".
 hub-sizing: $(STAMP)
 	$(BIN)/python benchmarks/hub_sizing.py $(SIZING_ARGS)
 

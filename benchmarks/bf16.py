@@ -121,7 +121,7 @@ START, END = "<!-- bf16:start -->", "<!-- bf16:end -->"
 
 
 def render(res: dict) -> str:
-    """The README's paragraph on lower precision (section *Profiles*), from results.json."""
+    """docs/configuration.md's paragraph on lower precision (section *Profiles*), from results.json."""
     b = res["bf16"]
     low, mean, high = b["accuracy_delta_interval"]
     verdict = ("faster at the same accuracy (the interval holds 0), so it is offered"
@@ -134,7 +134,7 @@ def render(res: dict) -> str:
 
 
 def write_readme(res: dict) -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "configuration.md"
     head, rest = readme.read_text().split(START)
     _, tail = rest.split(END)
     readme.write_text(f"{head}{START}\n{render(res)}\n{END}{tail}")

@@ -9,7 +9,7 @@ it has exited, `getrusage(RUSAGE_CHILDREN)` in the child gives the kernel's peak
 and its CPU-seconds exactly, with no sampling. With --shared, the teacher first fills a shared
 feature cache (`python -m tl_kit prefetch --features fast`) and the students' fast-profile runs
 read it, as on a hub set up as the README says. The results go into benchmarks/results.json
-under `hub_sizing`, and the README's sizing section (between its hub-sizing markers) is
+under `hub_sizing`, and docs/classroom.md's sizing section (between its hub-sizing markers) is
 rendered from them.
 """
 
@@ -91,7 +91,7 @@ def _round_up(gb: float, step: float = 0.5) -> float:
 
 
 def render(sizing: dict) -> str:
-    """The README's sizing section: measured per-lesson cost, limits to set, students per node."""
+    """docs/classroom.md's sizing section: measured per-lesson cost, limits to set, students per node."""
     from tl_kit.lessons import LESSONS
 
     cpu, fast = sizing["cpu"], sizing["fast"]
@@ -140,7 +140,7 @@ def render(sizing: dict) -> str:
 
 
 def write_readme(sizing: dict) -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "classroom.md"
     text = readme.read_text()
     head, rest = text.split(START)
     _, tail = rest.split(END)
@@ -152,7 +152,7 @@ def main() -> int:
     parser.add_argument("--profiles", nargs="*", default=["fast", "cpu"], choices=["fast", "cpu"])
     parser.add_argument("--shared", action="store_true", help="students read a shared feature cache the teacher "
                                                               "filled first")
-    parser.add_argument("--render", action="store_true", help="only rewrite the README from results.json")
+    parser.add_argument("--render", action="store_true", help="only rewrite docs/classroom.md from results.json")
     parser.add_argument("--notebooks", nargs="*", default=None, metavar="NAME",
                         help="measure only these lessons (e.g. a new one), merged into the earlier measurement")
     args = parser.parse_args()

@@ -2,7 +2,7 @@
 
     python benchmarks/run.py [--quick] [--skip NAME ...]      (or: make bench)
 
-Prints a markdown table and writes it to benchmarks/results.md, to the README (between its
+Prints a markdown table and writes it to benchmarks/results.md, to docs/benchmarks.md (between its
 benchmark markers) and, with every number, to benchmarks/results.json. Every
 micro-benchmark figure is the median of several runs, and every ratio is measured side by side
 in the same run. Notebook wall times are one full run each (nbclient), since a lesson takes
@@ -522,8 +522,8 @@ README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->
 
 
 def write_results(res: dict, out: Path) -> str:
-    """Write results.json and results.md, and put the same table into the README between its
-    markers, so the README never shows numbers from another run. Returns the table."""
+    """Write results.json and results.md, and put the same table into docs/benchmarks.md between its
+    markers, so the page never shows numbers from another run. Returns the table."""
     from tl_kit.lessons import read_times
 
     times = read_times()  # the gpu column is written by scripts/gpu_check.sh on a GPU machine
@@ -533,7 +533,7 @@ def write_results(res: dict, out: Path) -> str:
     (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
     table = render(res)
     (out / "results.md").write_text(table)
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "benchmarks.md"
     text = readme.read_text()
     if README_START in text and README_END in text:
         head, rest = text.split(README_START, 1)

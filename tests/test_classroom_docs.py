@@ -1,5 +1,5 @@
 """The classroom documents agree with what was measured: the Zero to JupyterHub fragment's limits
-are the README's, which benchmarks/hub_sizing.py computes from benchmarks/results.json."""
+are docs/classroom.md's, which benchmarks/hub_sizing.py computes from benchmarks/results.json."""
 
 import json
 import re
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_z2jh_fragment_parses_and_uses_the_measured_limits():
     config = yaml.safe_load((ROOT / "docs" / "classroom" / "z2jh-config.yaml").read_text())
     user = config["singleuser"]
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "classroom.md").read_text()
     guarantee = re.search(r"`mem_guarantee: (\S+)`", readme).group(1)
     limit = re.search(r"`mem_limit: (\S+)`", readme).group(1)
     assert (user["memory"]["guarantee"], user["memory"]["limit"]) == (guarantee, limit)
@@ -28,5 +28,5 @@ def test_the_readme_sizing_section_is_the_one_rendered_from_the_results():
     from hub_sizing import END, START, render
 
     sizing = json.loads((ROOT / "benchmarks" / "results.json").read_text())["hub_sizing"]
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "classroom.md").read_text()
     assert f"{START}\n{render(sizing)}\n{END}" in readme

@@ -1,4 +1,4 @@
-"""One place reads configuration, the README documents it, and every lesson imports from `tl_kit`."""
+"""One place reads configuration, docs/configuration.md documents it, and every lesson imports from `tl_kit`."""
 
 import json
 import re
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_readme_table_of_settings_is_the_one_config_generates():
-    assert config.markdown_table() in (ROOT / "README.md").read_text()
+    assert config.markdown_table() in (ROOT / "docs" / "configuration.md").read_text()
 
 
 def test_only_config_reads_tl_kit_environment_variables():

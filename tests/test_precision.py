@@ -92,4 +92,4 @@ def test_the_readmes_paragraph_on_precision_is_rendered_from_the_results():
     from bf16 import END, START, render
 
     res = json.loads((root / "benchmarks" / "results.json").read_text())
-    assert f"{START}\n{render(res)}\n{END}" in (root / "README.md").read_text()
+    assert f"{START}\n{render(res)}\n{END}" in (root / "docs" / "configuration.md").read_text()

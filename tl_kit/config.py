@@ -3,7 +3,7 @@
 A teacher configures a classroom (a shared cache, a profile, where run folders go) with
 environment variables, for example in JupyterHub's spawner `environment`. The kit reads them
 here and nowhere else, at the moment they are needed, so changing one in a running notebook
-(`os.environ["TL_KIT_PROFILE"] = "fast"`) takes effect at the next call. The README's
+(`os.environ["TL_KIT_PROFILE"] = "fast"`) takes effect at the next call. docs/configuration.md's
 configuration table is `markdown_table()`; a test keeps the two equal.
 
     >>> import os; os.environ["TL_KIT_RUNS"] = "/tmp/my-runs"
@@ -59,7 +59,7 @@ SETTINGS: dict[str, Setting] = {
                        "off: a checker prints ✗ and the lesson goes on"),
     "precision": Setting("TL_KIT_PRECISION", "`mixed_bfloat16`: compute in bfloat16, keep weights in float32 "
                                              "(about 2× faster on a CPU with AVX-512 BF16 or AMX, same accuracy "
-                                             "within the seeds' interval: README, *Profiles*)",
+                                             "within the seeds' interval: *Profiles*, above)",
                          "the profile's: `float32`"),
     "xla_cpu_fix": Setting("TL_KIT_XLA_CPU_FIX", "`1` turns XLA's algebraic simplifier off under JAX on the CPU: "
                                                  "VGG16 at 32–47 px ~8× faster (no profile needs it: from 48 px on "
@@ -192,7 +192,7 @@ def shipped_data_dir() -> Path:
 
 
 def markdown_table() -> str:
-    """The README's table of settings."""
+    """docs/configuration.md's table of settings."""
     lines = ["| variable | what it sets | when unset |", "|---|---|---|"]
     lines += [f"| `{s.env}` | {s.meaning} | {s.default} |" for s in SETTINGS.values()]
     return "\n".join(lines)

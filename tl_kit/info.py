@@ -100,7 +100,7 @@ def precision_line(profile: Profile, hardware: list[str] | None, gpu: bool = Fal
         chosen = " (the default)" if profile.precision == "float32" else f" (set by {env})"
         return (f"precision: {profile.precision}{chosen}; the "
                 f"lessons compute on a GPU here, where the kit has not measured {env}=mixed_bfloat16 (its "
-                "measurement is on a CPU: README, Profiles), so it gives no advice either way.")
+                "measurement is on a CPU: docs/configuration.md, Profiles), so it gives no advice either way.")
     if hardware is None:
         found = ("the kit could not read this CPU's features (it reads /proc/cpuinfo, which only Linux has), so "
                  "it cannot tell whether bfloat16 is done in hardware here")
@@ -110,17 +110,17 @@ def precision_line(profile: Profile, hardware: list[str] | None, gpu: bool = Fal
     if profile.precision != "float32":
         if hardware:
             return (f"precision: {profile.precision} (set by {env}); this CPU does bfloat16 in hardware "
-                    f"({', '.join(hardware)}), the only case where the kit measured it faster (README, Profiles).")
+                    f"({', '.join(hardware)}), the only case where the kit measured it faster (docs/configuration.md, Profiles).")
         return (f"precision: {profile.precision} (set by {env}), but this CPU lists neither {flags} among its "
                 f"features: it has no bfloat16 arithmetic in hardware, so {profile.precision} may be slower than "
                 f"float32 here; unset {env} to go back to float32.")
     if hardware:
         return (f"precision: float32 (the default). This CPU does bfloat16 in hardware ({', '.join(hardware)}): "
                 f"{env}=mixed_bfloat16 ran VGG16 about 2× faster on the kit's reference CPU, at the same accuracy "
-                "(README, Profiles), so it is worth trying here.")
+                "(docs/configuration.md, Profiles), so it is worth trying here.")
     return (f"precision: float32 (the default), and it stays the right choice here: this CPU lists neither {flags} "
             f"among its features, so it has no bfloat16 arithmetic in hardware, and {env}=mixed_bfloat16 would "
-            "emulate it in software: the kit measured a speed-up only on a CPU that has it (README, Profiles).")
+            "emulate it in software: the kit measured a speed-up only on a CPU that has it (docs/configuration.md, Profiles).")
 
 
 def precision_advice(profile: Profile | None = None) -> str:
