@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tl_kit import online, weights
+from tl_kit import downloads, online, weights
 from tl_kit.data import load_dataset
 from tl_kit.errors import DataError, WeightsError
 from tl_kit.online import ONLINE, fetch_dataset, prefetch
@@ -142,7 +142,7 @@ def mirror(server, monkeypatch):
     monkeypatch.setitem(ONLINE, "cats_vs_dogs", replace(ONLINE["cats_vs_dogs"], size=len(cats)))
     md5 = hashlib.md5(Files.content[weights_path]).hexdigest()
     monkeypatch.setitem(IMAGENET_FILES, False, (IMAGENET_FILES[False][0], md5))
-    monkeypatch.setattr(online, "DOWNLOAD_TIMEOUT", 2.0)
+    monkeypatch.setattr(downloads, "DOWNLOAD_TIMEOUT", 2.0)
 
     def use(mode: str = "ok") -> None:
         monkeypatch.setenv("TL_KIT_MIRROR", f"{base}/{mode}")
@@ -159,7 +159,7 @@ def _leftovers(root: Path) -> list[str]:
 
 
 def test_the_mirror_setting_keeps_the_original_path():
-    assert weights.download_url("https://storage.googleapis.com/a/b.zip") == "https://storage.googleapis.com/a/b.zip"
+    assert downloads.download_url("https://storage.googleapis.com/a/b.zip") == "https://storage.googleapis.com/a/b.zip"
 
 
 def test_tf_flowers_downloads_checks_extracts_and_loads(mirror, tmp_path):

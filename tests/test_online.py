@@ -43,7 +43,7 @@ def tiny_online(monkeypatch, tmp_path):
         shutil.copy(archive, folder / fname)
         return folder / fname
 
-    monkeypatch.setattr(online, "_download", fake_download)
+    monkeypatch.setattr(online, "download", fake_download)
     return spec, calls
 
 
@@ -102,7 +102,7 @@ def test_weights_with_a_wrong_hash_are_removed_and_reported(monkeypatch, capsys)
         (folder / fname).write_bytes(b"half a file")
         return folder / fname
 
-    monkeypatch.setattr(online, "_download", bad_download)
+    monkeypatch.setattr(weights, "download", bad_download)  # what fetch_imagenet_file downloads with
     item = online.prefetch_weights(None)
     assert not item.ok and "removed it" in item.detail
     assert not (weights.keras_cache_dir() / weights.IMAGENET_FILES[False][0]).exists()

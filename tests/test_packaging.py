@@ -252,3 +252,30 @@ def test_every_lesson_installs_the_kit_in_colab_and_nowhere_else():
         first = "".join(cells[0]["source"])
         assert 'if "google.colab" in sys.modules:' in first, path.name
         assert "pip install" in first and "tl_kit" not in first.split("if")[0], path.name
+
+
+def test_no_two_modules_of_the_kit_import_each_other():
+    """The kit's own import graph, read from the code (imports inside functions too), has no cycle."""
+    import ast
+
+    graph = {}
+    for path in (ROOT / "tl_kit").glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        graph[path.stem] = deps & {p.stem for p in (ROOT / "tl_kit").glob("*.py")}
+
+    def cycle_from(start, node, path):
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return path + [start]
+            if nxt not in path:
+                found = cycle_from(start, nxt, path + [nxt])
+                if found:
+                    return found
+        return None
+
+    for module in sorted(graph):
+        found = cycle_from(module, module, [module])
+        assert found is None, "an import cycle: " + " → ".join(found)

