@@ -47,15 +47,11 @@ lab: $(STAMP)
 
 # Two lanes side by side, each part on one thread: the unit tests (but those below) then nbval on
 # TensorFlow; and the unit tests that run on JAX (marked `jax`, in a pytest on JAX, so that their
-# scripts run in it: tests/conftest.py's run_on_backend), nbval on JAX, the browser test,
-# then the JupyterHub and grading tests (in the whole run this second lane is the longer, by about
-# 200 s: docs/benchmarks.md). Run one after another, the parts left a core idle much of the time (starting kernels, compiling, waiting on
-# the browser); run two at a time with their default thread pools, they fought for the cores and
-# gained little, and three lanes of one thread each were slower still. One thread each, two at a
-# time, fills both cores (docs/benchmarks.md, has the times). Every part shares one JAX
-# compilation cache in build/ (tl_kit/compile_cache.py), so a second `make test` compiles little;
-# it keeps every program, as the kit's own does (JAX keeps only those that took a second or more
-# to compile when a folder is set by hand, which left out most of a fast lesson's).
+# scripts run in it: tests/conftest.py's run_on_backend), nbval on JAX, the browser test, then the
+# JupyterHub and grading tests. Why two lanes of one thread each, and what each part takes:
+# docs/benchmarks.md, "How `make test` got to its time". Every part shares one JAX compilation
+# cache in build/ (tl_kit/compile_cache.py), so a second `make test` compiles little; it keeps
+# every program, as the kit's own does.
 # Each part's output is printed whole when that part ends (GNU make 4; macOS's make 3.81
 # interleaves the lanes).
 SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
@@ -110,9 +106,8 @@ test-notebooks-jax: student-copies
 	TL_KIT_PROFILE=fast KERAS_BACKEND=jax $(PYTEST) $(NBVAL) $$($(JAX_NOTEBOOKS))
 
 # Needs Chromium (Debian: apt-get install chromium); skips, saying so, without one. On JAX by default:
-# in `make test` it runs after nbval on JAX and reuses its compiled programs from the shared cache,
-# which made it faster than on TensorFlow (docs/benchmarks.md); TensorFlow runs every lesson
-# under nbval. `make test-browser BROWSER_BACKEND=tensorflow` runs it on TensorFlow.
+# in `make test` it runs after nbval on JAX and reuses its compiled programs from the shared cache
+# (docs/benchmarks.md); TensorFlow runs every lesson under nbval. `make test-browser BROWSER_BACKEND=tensorflow` runs it on TensorFlow.
 BROWSER_BACKEND ?= jax
 test-browser: $(STAMP)
 	TL_KIT_PROFILE=fast KERAS_BACKEND=$(BROWSER_BACKEND) $(PYTEST) -rs tests/test_browser.py

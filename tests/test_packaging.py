@@ -230,6 +230,7 @@ def test_notebooks_are_committed_clean_unless_checked_on_purpose():
             checked = "# NBVAL_CHECK_OUTPUT" in "".join(cell["source"])
             assert cell.get("execution_count") is None or checked, f"{path.name}: execution count left in"
             assert not cell.get("outputs") or checked, f"{path.name}: stale output in {cell['source'][:1]}"
+            assert cell.get("outputs") or not checked, f"{path.name}: {cell['id']} is checked but has no output to compare"
 
 
 def test_binder_builds_the_same_python_and_installs_the_kit_from_pyproject():

@@ -47,6 +47,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ShapeError
+from .training import accuracy
 
 #: The checks, in the order they are reported.
 CHECKS = ("inputs", "leakage", "first_loss", "chance", "collapse", "overfitting", "val_above_train", "overconfident",
@@ -345,7 +346,8 @@ def check_first_loss(history: dict, num_classes: int) -> Finding:
 
 
 def _balanced(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Balanced accuracy of `pred` against each row of `y` (2-D: one labelling per row), over `classes`."""
+    """Balanced accuracy of `pred` against each row of `y` (2-D: one labelling per row), over `classes`:
+    scikit-learn's `balanced_accuracy_score` for thousands of shuffled labellings at once."""
     recalls = [((y == c) & (pred == c)).sum(axis=-1) / np.maximum((y == c).sum(axis=-1), 1) for c in classes]
     return np.mean(recalls, axis=0)
 
@@ -359,7 +361,7 @@ def check_chance(y_val: np.ndarray, pred: np.ndarray, num_classes: int, shuffles
     if len(classes) < 2:
         return Finding("chance", "skipped", title, "the validation images are all of one class: there is no chance "
                        "level to compare with. Give validation images of every class.")
-    observed = float(_balanced(y_val[None], pred, classes)[0])
+    observed = accuracy(y_val, pred, balanced=True)
     rng = np.random.default_rng(seed)
     null = _balanced(np.stack([rng.permutation(y_val) for _ in range(shuffles)]), pred, classes)
     as_good = int(np.sum(null >= observed - 1e-12))
@@ -539,9 +541,8 @@ def check_run(model, train, val=None, history=None, *, test: tuple | None = None
     if len(class_names) != num_classes:
         raise ShapeError(f"{len(class_names)} class names for a model with {num_classes} outputs.")
     pred_val = val_probs.argmax(axis=1)
-    classes = np.unique(y_val)
-    train_score = float(_balanced(y_train[None], train_probs.argmax(axis=1), np.unique(y_train))[0])
-    val_score = float(_balanced(y_val[None], pred_val, classes)[0])
+    train_score = accuracy(y_train, train_probs.argmax(axis=1), balanced=True)
+    val_score = accuracy(y_val, pred_val, balanced=True)
 
     splits = {"train": x_train, "val": x_val, **({"test": test[0]} if test is not None else {})}
     if images is not None:

@@ -4,10 +4,8 @@ On the JAX backend every new Keras model compiles its training and prediction st
 and in a short lesson compiling is much of the time. JAX can keep the compiled programs on disk,
 keyed by the program itself, the JAX version, the device and XLA's flags, and give them back to
 a later process that compiles the same program: a lesson run again (after a kernel restart, or
-the next day) skips what it compiled before, and computes the same numbers. Measured on the
-2-core machine (the fast profile as it was then, with 3 seeds; one thread each, two runs side
-by side): lessons 02 and 03 under nbval on JAX took 232 s with no cache and
-168 s with a filled one.
+the next day) skips what it compiled before, and computes the same numbers (what it saves:
+docs/benchmarks.md, "How `make test` got to its time").
 
 The kit turns it on only where nobody chose otherwise:
 
@@ -19,8 +17,8 @@ The kit turns it on only where nobody chose otherwise:
 
 The folder is `jax/` in the kit's cache folder (`TL_KIT_CACHE`, else `~/.cache/tl-kit`). Every
 compiled program is kept (JAX keeps by default only those that took a second or more, which
-leaves out most of a fast-profile lesson's). Lessons 02 and 03 in the fast profile wrote 5 MB;
-a program already there is not written again. Deleting the folder is always safe. (JAX can cap
+leaves out most of a fast-profile lesson's). A program already there is not written again.
+Deleting the folder is always safe. (JAX can cap
 the folder's size, `JAX_COMPILATION_CACHE_MAX_SIZE`, but only with the `filelock` package installed;
 without it, a cap makes every read fail.)
 

@@ -103,7 +103,7 @@ class CutChoice:
                 blocks = f"{len(tied)} block{'s' if len(tied) > 1 else ''} above it tied"
                 text += blocks + (f" and {lower} scored lower" if lower else "") + "; the earlier, cheaper cut is kept"
             else:
-                text += ((f"The block above it scored lower here" if lower == 1 else
+                text += (("The block above it scored lower here" if lower == 1 else
                           f"The {lower} blocks above it scored lower here")
                          + f": deep layers may have specialised to what the {self.weights} weights were trained for, "
                            "and on small images they see a coarse grid; on a small validation set a gap of a few "

@@ -23,27 +23,27 @@ the unprivileged account `nobody` when the teacher is root (a hub's admin), with
 folder itself closed to other accounts. A returned notebook cannot read or change the teacher's
 course, however it tries. Run as an ordinary user, grading runs as that user, and says so: the
 course is made read-only while it runs, which stops a plain write but not a notebook that
-changes permissions back, so grade as root where that matters.
+changes permissions back, so grade as root where that matters (the accounts and processes: `tl_kit.accounts`).
 Under the grader, a failed checker raises (TL_KIT_GRADING=1, see `tl_kit.checks`), every
 cell has a time limit, and each student's notebook has one too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
 import os
-import pwd
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .accounts import give, read_only, run_as, sandbox_account
 from .errors import GradingError, NotebookError
 from .exercises import split_exercise, student_notebook, with_exercises
 
@@ -111,22 +111,13 @@ def nbgrader_source(notebook: str | Path) -> tuple[dict, list[str]]:
 
 def _nbgrader(args: list[str], cwd: Path, *, env: dict | None = None, user: str | None = None,
               timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run one nbgrader command in its own process group; kill the whole group on timeout.
+    """Run one nbgrader command as `user` (see `tl_kit.accounts.run_as`).
 
     The environment's bin folder goes first on PATH: nbgrader calls `alembic` by name.
     """
     env = dict(env or os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, user=user,
-                            group=pwd.getpwnam(user).pw_gid if user else None, extra_groups=[] if user else None,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out)
+    return run_as([sys.executable, "-m", "nbgrader", *args], cwd, user=user, env=env, timeout=timeout)
 
 
 def release(notebooks: list[str | Path], course: str | Path) -> list[Path]:
@@ -197,30 +188,6 @@ def _returned(returned: Path, lessons: dict[str, str]) -> dict[str, list[Path]]:
     return found
 
 
-def _grading_account() -> str | None:
-    """`nobody` when running as root (students' code must not run as root), else None (this user).
-
-    Raises GradingError when `nobody` cannot run this environment (installed under a private folder).
-    """
-    if os.geteuid() != 0:
-        print("Grading runs students' notebooks as you: run it as root (a hub's admin) to grade as 'nobody', "
-              "apart from your files.")
-        return None
-    account = pwd.getpwnam("nobody")
-    try:
-        probe = subprocess.run([sys.executable, "-c", "import nbgrader, tl_kit"], user=account.pw_uid,
-                               group=account.pw_gid, extra_groups=[], capture_output=True, text=True, cwd="/")
-        problem = None if probe.returncode == 0 else (probe.stderr.strip().splitlines() or ["no output"])[-1]
-    except PermissionError as err:
-        problem = str(err)
-    if problem:
-        raise GradingError(f"The account 'nobody', which runs students' notebooks, cannot run {sys.executable} "
-                           f"with the kit ({problem}). Install the "
-                           "kit where every account can read it (as on a hub, e.g. /opt/tl-kit), or let other "
-                           "accounts enter the folders above it (chmod o+x).")
-    return "nobody"
-
-
 def _scratch_course(course: Path, user: str | None) -> Path:
     """A copy of the course without the answer key (source/), owned by the grading account."""
     scratch = Path(tempfile.mkdtemp(prefix="tl-kit-grading-"))
@@ -231,23 +198,8 @@ def _scratch_course(course: Path, user: str | None) -> Path:
     (scratch / "nbgrader_config.py").write_text(_CONFIG.format(root=str(scratch)))
     (scratch / "home").mkdir()
     if user:
-        _give(user, [scratch, *scratch.rglob("*")])
+        give(user, [scratch, *scratch.rglob("*")])
     return scratch
-
-
-def _give(user: str, paths) -> None:
-    """Make `user` (and their group) the owner of each path, so the grading account can write there."""
-    account = pwd.getpwnam(user)
-    for path in paths:
-        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
-
-
-def _set_writable(course: Path, writable: bool) -> None:
-    """Turn the owner's write permission on the course folder's files and folders off or on."""
-    for path in [course, *course.rglob("*")]:
-        if not path.is_symlink():
-            mode = path.stat().st_mode
-            path.chmod(mode | 0o200 if writable else mode & ~0o222)
 
 
 def grade(returned: str | Path, course: str | Path, *, profile: str = "fast", cell_timeout: int = 120,
@@ -267,7 +219,7 @@ def grade(returned: str | Path, course: str | Path, *, profile: str = "fast", ce
         raise GradingError(f"No folder of returned notebooks at {returned}.")
     lessons = {p.name: p.parent.name for p in (course / "release").glob("*/*.ipynb")}
     submissions = _returned(returned, lessons)
-    user = _grading_account()
+    user = sandbox_account("import nbgrader, tl_kit")
     scratch = _scratch_course(course, user)
     home = scratch / "home"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")},
@@ -276,17 +228,14 @@ def grade(returned: str | Path, course: str | Path, *, profile: str = "fast", ce
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home / ".mpl"), "TQDM_DISABLE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / ".ipython")}
     rows: list[GradeRow] = []
-    try:
-        if not user:  # grading as the teacher: at least plain writes to the course must fail
-            _set_writable(course, False)
-        for student, notebooks in submissions.items():
-            for notebook in notebooks:
-                rows += _grade_one(scratch, course, student, notebook, lessons[notebook.name], env, user,
-                                   cell_timeout, notebook_timeout)
+    try:  # grading as the teacher: at least plain writes to the course must fail
+        with contextlib.nullcontext() if user else read_only(course):
+            for student, notebooks in submissions.items():
+                for notebook in notebooks:
+                    rows += _grade_one(scratch, course, student, notebook, lessons[notebook.name], env, user,
+                                       cell_timeout, notebook_timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if not user:
-            _set_writable(course, True)
     out = Path(out) if out else course / GRADE_CSV
     with open(out, "w", newline="") as f:
         writer = csv.writer(f)
@@ -309,7 +258,7 @@ def _grade_one(scratch: Path, course: Path, student: str, notebook: Path, assign
         print(f"{student}/{notebook.name}: not a notebook file ({err}); scored 0")
         return _zero_rows(scratch, student, notebook, assignment, f"not a readable notebook: {err}")
     if user:  # the copy and the folders made for it, below the scratch course
-        _give(user, [target, *itertools.takewhile(lambda p: p != scratch, target.parents)])
+        give(user, [target, *itertools.takewhile(lambda p: p != scratch, target.parents)])
     print(f"grading {student}/{notebook.name} …", flush=True)
     args = ["autograde", assignment, "--student", student, "--force", f"--Execute.timeout={cell_timeout}"]
     try:

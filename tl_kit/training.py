@@ -9,6 +9,7 @@ each epoch, validation and test accuracy): `fit_and_score` for the baselines and
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,12 +119,22 @@ def score(model, x: np.ndarray, y: np.ndarray, batch_size: int = 64, balanced: b
     test set whose classes differ in size it does not reward favouring the big class (on a
     balanced set the two are equal). `TransferModel.score` is the same measure on raw images.
     """
-    predicted = np.argmax(batch_predict(model, x, batch_size), axis=1)
-    if balanced:
+    return accuracy(y, np.argmax(batch_predict(model, x, batch_size), axis=1), balanced=balanced)
+
+
+def accuracy(y: np.ndarray, predicted: np.ndarray, balanced: bool = False) -> float:
+    """The share of `predicted` labels equal to `y`, or (`balanced=True`) scikit-learn's balanced accuracy.
+
+    >>> accuracy([0, 0, 0, 1], [0, 0, 0, 0]), accuracy([0, 0, 0, 1], [0, 0, 0, 0], balanced=True)
+    (0.75, 0.5)
+    """
+    if balanced:  # over the classes in `y`; a prediction of another class is simply wrong, no warning needed
         from sklearn.metrics import balanced_accuracy_score
 
-        return float(balanced_accuracy_score(np.asarray(y), predicted))
-    return float(np.mean(predicted == np.asarray(y)))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+            return float(balanced_accuracy_score(np.asarray(y), np.asarray(predicted)))
+    return float(np.mean(np.asarray(predicted) == np.asarray(y)))
 
 
 def typical_epoch_seconds(epoch_seconds: list[float]) -> float | None:

@@ -67,7 +67,7 @@ from .batchnorm import is_batchnorm
 from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, can_train, frozen_prefix, get_preset,
                        layer_names, layers_after, plan, summarize, unit_layers)
 from .preprocessing import VGG16Preprocess, model_input, takes_raw_pixels
-from .training import (Result, batch_predict, check_learning_rate, compile_classifier, compile_for_reuse,
+from .training import (Result, accuracy, batch_predict, check_learning_rate, compile_classifier, compile_for_reuse,
                        restart_optimizer, score, trainable_params)
 
 
@@ -396,11 +396,8 @@ class TransferModel:
     def score(self, images: np.ndarray, labels: np.ndarray, use_cache: bool = True,
               cache: FeatureCache | str | None = "default", balanced: bool = False) -> float:
         """Accuracy (or balanced accuracy) on uint8 images; through the cached frozen prefix when there is one."""
-        boundary = self.frozen_prefix if use_cache else None
-        if boundary is None:
-            return score(self.model, model_input(self.model, images), labels, balanced=balanced)
-        activations = extract_features(self.model, images, boundary, cache=cache, verbose=False, progress=False)
-        return score(suffix_model(self.model, boundary), activations, labels, balanced=balanced)
+        return accuracy(labels, np.argmax(self.predict(images, use_cache=use_cache, cache=cache), axis=1),
+                        balanced=balanced)
 
     # -- saving -----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

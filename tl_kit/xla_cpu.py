@@ -2,22 +2,18 @@
 
 XLA's algebraic simplifier swaps the two operands of a convolution whose image is smaller than
 its kernel: VGG16's block 5 at 32 to 47 px sees 2×2 feature maps under 3×3 kernels. The swapped
-convolution lands on a slow CPU code path: on a 2-core machine (jaxlib 0.10.2) block 5's three
-convolutions took 1.6 s for 64 images instead of 29 ms, and VGG16's forward pass ran at 36
-images/s instead of 277 (TensorFlow: 320). Leaving that pass out (`--xla_disable_hlo_passes=algsimp`)
-removes the slow path; it changes no result, only how XLA rewrites the program before compiling.
-From 48 px on (block 5 on 3×3 maps or larger) XLA does not swap, so no profile needs the flag:
-the fast profile uses 48 px for this reason. It is for `TL_KIT_IMAGE_SIZE` below 48 under JAX.
+convolution lands on a slow CPU code path (how slow: docs/benchmarks.md, "XLA on the CPU").
+Leaving that pass out (`--xla_disable_hlo_passes=algsimp`) removes the slow path; it changes no
+result, only how XLA rewrites the program before compiling. From 48 px on (block 5 on 3×3 maps
+or larger) XLA does not swap, so no profile needs the flag: the fast profile uses 48 px for this
+reason. It is for `TL_KIT_IMAGE_SIZE` below 48 under JAX.
 
 The flag goes into `XLA_FLAGS`, which XLA reads when JAX first compiles, so it must be set before
 a lesson runs any Keras code; `import tl_kit` is every lesson's first line. It is **opt-in**
-(`TL_KIT_XLA_CPU_FIX=1`): with it, the JAX kernel crashed three times (a segfault in
-libjax_common.so, twice at the same instruction), twice in lesson 03 and once in a loop of fits
-and predictions; that was not seen without it, though not enough runs were made without it to
-rule the crash out there. It is added only where it was measured: the Keras backend is JAX,
-JAX runs on the CPU (no GPU or TPU plugin for JAX is installed, or `JAX_PLATFORMS=cpu`), and
-`XLA_FLAGS` does not already choose passes to disable. `make bench` measures VGG16 at 32 px with
-and without it.
+(`TL_KIT_XLA_CPU_FIX=1`), because the JAX kernel crashed with it on (the same page says when),
+and it is added only where it was measured: the Keras backend is JAX, JAX runs on the CPU (no
+GPU or TPU plugin for JAX is installed, or `JAX_PLATFORMS=cpu`), and `XLA_FLAGS` does not already
+choose passes to disable. `make bench` measures VGG16 at 32 px with and without it.
 """
 
 from __future__ import annotations
