@@ -19,7 +19,7 @@ UV      := build/uv/bin/uv
 # JupyterHub's proxy, from the npm registry, for the classroom test (tests/test_hub.py).
 HUB_PROXY := build/node/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install lock hub-proxy hub-sizing lab test test-unit student-copies test-notebooks test-notebooks-jax test-browser gpu-check bench clean
+.PHONY: install lock hub-proxy hub-sizing lab test test-unit student-copies test-notebooks test-notebooks-jax test-notebooks-zh zh test-browser gpu-check bench clean
 
 install: $(STAMP)
 
@@ -69,6 +69,7 @@ lane-unit:
 	$(LANE_UNIT_TESTS) -m "not jax"
 lane-notebooks: | lane-unit
 	$(MAKE) --no-print-directory test-notebooks
+	$(MAKE) --no-print-directory test-notebooks-zh
 lane-jax:
 	KERAS_BACKEND=jax $(LANE_UNIT_TESTS) -m jax
 	$(MAKE) --no-print-directory test-notebooks-jax
@@ -101,6 +102,18 @@ JAX_NOTEBOOKS := for nb in $(LESSON_FILES); do copy=$(STUDENT)/$$(basename $$nb 
 
 test-notebooks: $(STAMP)
 	TL_KIT_PROFILE=fast KERAS_BACKEND=tensorflow $(PYTEST) $(NBVAL) $(LESSON_FILES)
+
+# The Chinese lessons (notebooks/zh/, built by `make zh` from the English ones and their catalogs): the
+# same code, so one backend is enough.
+ZH_FILES := $(sort $(wildcard notebooks/zh/[0-9]*.ipynb))
+test-notebooks-zh: $(STAMP)
+	TL_KIT_PROFILE=fast KERAS_BACKEND=tensorflow $(PYTEST) $(NBVAL) $(ZH_FILES)
+
+# After editing an English lesson: its catalog follows (changed texts marked fuzzy for the translator),
+# and the Chinese lessons are rebuilt (refused, naming the cells, while a text has no current translation).
+zh: $(STAMP)
+	$(BIN)/python -m tl_kit translate update
+	$(BIN)/python -m tl_kit translate build
 
 test-notebooks-jax: student-copies
 	TL_KIT_PROFILE=fast KERAS_BACKEND=jax $(PYTEST) $(NBVAL) $$($(JAX_NOTEBOOKS))

@@ -28,7 +28,15 @@ def data_packages() -> dict[str, list[str]]:
     return found
 
 
-packages = data_packages()
+def locale_packages() -> dict[str, list[str]]:
+    """The kit's message catalogs (tl_kit/locale/<language>/LC_MESSAGES/tl_kit.po), each folder a package
+    for the same reason as the data's."""
+    root = Path(__file__).parent / "tl_kit" / "locale"
+    folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    return {".".join(("tl_kit", "locale", *f.relative_to(root).parts)): ["*.po"] for f in folders}
+
+
+packages = {**data_packages(), **locale_packages()}
 setup(
     packages=["tl_kit", *packages],
     package_dir={"": "."},

@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+TWIN = ROOT / "README.zh.md"  # the README's Chinese twin
 
 
 def _slug(heading: str) -> str:
@@ -21,7 +22,7 @@ def test_the_readme_is_short_and_points_to_every_docs_page():
 
 
 def test_every_link_in_the_readme_and_docs_resolves():
-    for page in PAGES:
+    for page in [*PAGES, TWIN]:
         text = page.read_text()
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
             if target.startswith(("http://", "https://", "mailto:")):
@@ -32,3 +33,11 @@ def test_every_link_in_the_readme_and_docs_resolves():
             if anchor and linked.suffix == ".md":
                 headings = {_slug(h) for h in re.findall(r"^#+ (.+)$", linked.read_text(), re.M)}
                 assert anchor in headings, f"{page.relative_to(ROOT)} links to {target}: no such heading"
+
+
+def test_the_readme_and_its_chinese_twin_point_to_each_other_and_to_the_chinese_lessons():
+    readme, twin = (ROOT / "README.md").read_text(), TWIN.read_text()
+    assert "](README.zh.md)" in readme and "](README.md)" in twin
+    for lesson in sorted((ROOT / "notebooks" / "zh").glob("[0-9]*.ipynb")):
+        assert f"`zh/{lesson.name}`" in twin, f"README.zh.md does not list {lesson.name}"
+    assert "notebooks/zh/00_start_here.ipynb" in readme

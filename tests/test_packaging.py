@@ -138,6 +138,7 @@ def test_a_wheel_carries_every_shipped_file_and_builds_without_warnings(tmp_path
     shipped = {f"tl_kit/shipped_data/{p.relative_to(data).as_posix()}" for p in data.rglob("*") if p.is_file()}
     assert len(shipped) > 4000 and shipped <= names, sorted(shipped - names)[:5]
     assert "tl_kit/lesson_times.json" in names
+    assert "tl_kit/locale/zh_CN/LC_MESSAGES/tl_kit.po" in names  # the kit's Chinese sentences (tl_kit/i18n.py)
 
 
 LOCK = ROOT / "requirements" / "lock.txt"

@@ -1,5 +1,6 @@
 """Command line: `python -m tl_kit info` prints the environment report of 00_start_here;
-`python -m tl_kit predict RUN IMAGE...` classifies pictures with a run's exported classifier."""
+`python -m tl_kit predict RUN IMAGE...` classifies pictures with a run's exported classifier;
+`python -m tl_kit translate update|build|check` keeps the Chinese lessons in step (tl_kit/translate.py)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("model", help="a run folder (holding classifier.keras) or a .keras file exported by the kit")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="picture files: PNG, JPEG, GIF, BMP or WebP")
     predict.add_argument("--top", type=int, default=1, help="how many classes to print per picture (default: 1)")
+    translate = sub.add_parser("translate", help="the Chinese lessons: refresh the message catalogs from the English "
+                                                 "(update), write notebooks/zh/ (build), or list what is untranslated (check)")
+    translate.add_argument("action", choices=["update", "build", "check"])
+    translate.add_argument("notebooks", nargs="*", help="lessons (default: every lesson in notebooks/)")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -114,6 +119,21 @@ def main(argv: list[str] | None = None) -> int:
                 mine = [r for r in rows if r.student == student]
                 print(f"{student}: {sum(r.points for r in mine):g} of {sum(r.max_points for r in mine):g} points")
             print(f"wrote {args.out or Path(args.course).expanduser() / GRADE_CSV}")
+        elif args.command == "translate":
+            from . import translate as tr
+
+            lessons = [Path(n) for n in args.notebooks] or tr.lessons()
+            if args.action == "update":
+                for lesson in lessons:
+                    print(f"updated {tr.update(lesson)}")
+                print(f"updated {tr.update_kit()}")
+            elif args.action == "build":
+                for lesson in lessons:
+                    print(f"wrote {tr.build(lesson)}")
+            else:
+                missing = [item for lesson in lessons for item in tr.stale(lesson)]
+                print("\n".join(map(str, missing)) or "every text has a current translation")
+                return 1 if missing else 0
     except TLKitError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ import keras
 import matplotlib.pyplot as plt
 
 from . import config
+from .i18n import _
 
 
 def _in_notebook() -> bool:
@@ -56,7 +57,7 @@ class LiveCurves(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._draw()
         if self.live and self.history:
-            print(f"Figure: {self.figure_text}")
+            print(_("Figure: {text}").format(text=self.figure_text))
 
     def figure(self) -> plt.Figure:
         """The current curves as a figure (what is drawn live)."""

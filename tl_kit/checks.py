@@ -18,6 +18,7 @@ import numpy as np
 
 from . import config, conv
 from .errors import CheckFailed
+from .i18n import _
 
 
 @dataclass
@@ -48,10 +49,11 @@ def _call(name: str, fn: Callable, args: tuple, kwargs: dict, shown: str):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise _Failed(f"{name}: not answered yet. Replace the `raise NotImplementedError` line in the "
-                      "exercise cell with your code and run the cell again.") from None
+        raise _Failed(_("{name}: not answered yet. Replace the `raise NotImplementedError` line in the "
+                        "exercise cell with your code and run the cell again.").format(name=name)) from None
     except Exception as err:  # a student's bug: report it in one line, not a traceback
-        raise _Failed(f"{name}({shown}) raised {type(err).__name__}: {err}") from None
+        raise _Failed(_("{name}({shown}) raised {error}: {message}").format(
+            name=name, shown=shown, error=type(err).__name__, message=err)) from None
 
 
 def _run(name: str, body: Callable[[], str]) -> CheckResult:
@@ -66,7 +68,7 @@ def check_output_size(fn: Callable, cases: int = 300, seed: int = 0) -> CheckRes
     rng = np.random.default_rng(seed)
 
     def body() -> str:
-        for _ in range(cases):
+        for _case in range(cases):
             n, k, s = int(rng.integers(1, 64)), int(rng.integers(1, 8)), int(rng.integers(1, 5))
             padding = str(rng.choice(conv.PADDINGS))
             if padding == "valid" and k > n:
@@ -75,12 +77,13 @@ def check_output_size(fn: Callable, cases: int = 300, seed: int = 0) -> CheckRes
             got = _call("output_size", fn, (n, k, s, padding), {}, shown)
             expected = conv.output_size(n, k, s, padding)
             if not isinstance(got, (int, np.integer)):
-                raise _Failed(f"output_size({shown}) returned {got!r} of type {type(got).__name__}; "
-                              "a size must be a whole number (use // for floor division).")
+                raise _Failed(_("output_size({shown}) returned {got!r} of type {type}; a size must be a whole number "
+                                "(use // for floor division).").format(shown=shown, got=got, type=type(got).__name__))
             if got != expected:
                 formula = f"⌊({n} − {k})/{s}⌋ + 1" if padding == "valid" else f"⌈{n}/{s}⌉"
-                raise _Failed(f"output_size({shown}) returned {got}, expected {expected} = {formula}.")
-        return f"output_size agrees with the formula on {cases} random cases, both paddings."
+                raise _Failed(_("output_size({shown}) returned {got}, expected {expected} = {formula}.").format(
+                    shown=shown, got=got, expected=expected, formula=formula))
+        return _("output_size agrees with the formula on {cases} random cases, both paddings.").format(cases=cases)
 
     return _run("output_size", body)
 
@@ -90,27 +93,28 @@ def check_conv2d(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
     rng = np.random.default_rng(seed)
 
     def body() -> str:
-        for _ in range(cases):
+        for _case in range(cases):
             kh, kw, s = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
             h, w = int(rng.integers(kh, 12)), int(rng.integers(kw, 12))
             image, kernel = rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
-            shown = f"a {h}×{w} image, a {kh}×{kw} kernel, stride={s}"
+            shown = _("a {h}×{w} image, a {kh}×{kw} kernel, stride={s}").format(h=h, w=w, kh=kh, kw=kw, s=s)
             got = np.asarray(_call("conv2d", fn, (image.copy(), kernel.copy(), s), {}, shown), dtype=float)
             expected = conv.conv2d(image[..., None], kernel[..., None, None], stride=s)[..., 0]
             if got.shape != expected.shape:
-                raise _Failed(f"For {shown} the output should be {expected.shape[0]}×{expected.shape[1]} "
-                              f"(output_size along each axis); yours has shape {got.shape}.")
+                raise _Failed(_("For {shown} the output should be {h}×{w} (output_size along each axis); yours has "
+                                "shape {shape}.").format(shown=shown, h=expected.shape[0], w=expected.shape[1],
+                                                         shape=got.shape))
             bad = np.argwhere(~np.isclose(got, expected, atol=1e-6))
             if len(bad):
                 i, j = map(int, bad[0])
                 flipped = conv.conv2d(image[..., None], kernel[::-1, ::-1, None, None], stride=s)[..., 0]
-                hint = (" Your result is the *flipped-kernel* convolution of signal processing; deep learning's "
-                        "conv does not flip the kernel." if np.allclose(got, flipped, atol=1e-6) else
-                        f" The window at ({i}, {j}) covers rows {i * s}…{i * s + kh - 1} and columns "
-                        f"{j * s}…{j * s + kw - 1} of the image.")
-                raise _Failed(f"For {shown}, position ({i}, {j}) should be {expected[i, j]:.4f}; yours is "
-                              f"{got[i, j]:.4f}.{hint}")
-        return f"conv2d matches the reference on {cases} random images, kernels and strides."
+                hint = (_(" Your result is the *flipped-kernel* convolution of signal processing; deep learning's "
+                          "conv does not flip the kernel.") if np.allclose(got, flipped, atol=1e-6) else
+                        _(" The window at ({i}, {j}) covers rows {top}…{bottom} and columns {left}…{right} of the "
+                          "image.").format(i=i, j=j, top=i * s, bottom=i * s + kh - 1, left=j * s, right=j * s + kw - 1))
+                raise _Failed(_("For {shown}, position ({i}, {j}) should be {expected:.4f}; yours is {got:.4f}.").format(
+                    shown=shown, i=i, j=j, expected=expected[i, j], got=got[i, j]) + hint)
+        return _("conv2d matches the reference on {cases} random images, kernels and strides.").format(cases=cases)
 
     return _run("conv2d", body)
 
@@ -128,15 +132,17 @@ def check_softmax(fn: Callable, cases: int = 100, seed: int = 0) -> CheckResult:
                 got = np.asarray(_call("softmax", fn, (z.copy(),), {}, shown), dtype=float)
             expected = conv.softmax(z)
             if got.shape != expected.shape:
-                raise _Failed(f"softmax({shown}) returned shape {got.shape}; expected {expected.shape}, one "
-                              "probability per score.")
+                raise _Failed(_("softmax({shown}) returned shape {got}; expected {expected}, one probability per "
+                                "score.").format(shown=shown, got=got.shape, expected=expected.shape))
             if not np.isfinite(got).all():
-                raise _Failed(f"softmax({shown}) returned {np.round(got, 3).tolist()}: exp overflowed. "
-                              "Subtract the largest score before exponentiating; the result does not change.")
+                raise _Failed(_("softmax({shown}) returned {got}: exp overflowed. Subtract the largest score before "
+                                "exponentiating; the result does not change.").format(
+                    shown=shown, got=np.round(got, 3).tolist()))
             if not np.allclose(got, expected, atol=1e-6):
-                raise _Failed(f"softmax({shown}) returned {np.round(got, 4).tolist()}, expected "
-                              f"{np.round(expected, 4).tolist()} (they should sum to 1: yours sum to {got.sum():.4f}).")
-        return f"softmax is right on {len(tests)} score vectors, including scores near ±1000."
+                raise _Failed(_("softmax({shown}) returned {got}, expected {expected} (they should sum to 1: yours "
+                                "sum to {total:.4f}).").format(shown=shown, got=np.round(got, 4).tolist(),
+                                                               expected=np.round(expected, 4).tolist(), total=got.sum()))
+        return _("softmax is right on {n} score vectors, including scores near ±1000.").format(n=len(tests))
 
     return _run("softmax", body)
 
@@ -146,22 +152,24 @@ def check_channel_weights(fn: Callable, cases: int = 50, seed: int = 0) -> Check
     rng = np.random.default_rng(seed)
 
     def body() -> str:
-        for _ in range(cases):
+        for _case in range(cases):
             h, w, c = (int(v) for v in rng.integers(1, 9, size=3))
             grads = rng.normal(size=(h, w, c))
-            shown = f"grads of shape ({h}, {w}, {c})"
+            shown = _("grads of shape ({h}, {w}, {c})").format(h=h, w=w, c=c)
             got = np.asarray(_call("channel_weights", fn, (grads.copy(),), {}, shown), dtype=float)
             expected = grads.mean(axis=(0, 1))
             if got.shape != expected.shape:
-                raise _Failed(f"channel_weights({shown}) returned shape {got.shape}; expected ({c},), one weight per "
-                              "channel: average over the first two axes (height and width).")
+                raise _Failed(_("channel_weights({shown}) returned shape {got}; expected ({c},), one weight per "
+                                "channel: average over the first two axes (height and width).").format(
+                    shown=shown, got=got.shape, c=c))
             if np.allclose(got, grads.sum(axis=(0, 1))) and h * w > 1:
-                raise _Failed(f"channel_weights({shown}) returned the sum over height and width; Grad-CAM uses the "
-                              "mean (divide by H·W).")
+                raise _Failed(_("channel_weights({shown}) returned the sum over height and width; Grad-CAM uses the "
+                                "mean (divide by H·W).").format(shown=shown))
             if not np.allclose(got, expected, atol=1e-9):
-                raise _Failed(f"channel_weights({shown}) returned {np.round(got[:3], 4).tolist()}…, expected "
-                              f"{np.round(expected[:3], 4).tolist()}… (the mean over height and width).")
-        return f"channel_weights is right on {cases} random gradients."
+                raise _Failed(_("channel_weights({shown}) returned {got}…, expected {expected}… (the mean over "
+                                "height and width).").format(shown=shown, got=np.round(got[:3], 4).tolist(),
+                                                             expected=np.round(expected[:3], 4).tolist()))
+        return _("channel_weights is right on {cases} random gradients.").format(cases=cases)
 
     return _run("channel_weights", body)
 
@@ -171,23 +179,24 @@ def check_max_pool(fn: Callable, cases: int = 60, seed: int = 0) -> CheckResult:
     rng = np.random.default_rng(seed)
 
     def body() -> str:
-        for _ in range(cases):
+        for _case in range(cases):
             size, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
             h, w = int(rng.integers(size, 12)), int(rng.integers(size, 12))
             fmap = rng.normal(size=(h, w))
-            shown = f"a {h}×{w} map, size={size}, stride={s}"
+            shown = _("a {h}×{w} map, size={size}, stride={s}").format(h=h, w=w, size=size, s=s)
             got = np.asarray(_call("max_pool", fn, (fmap.copy(), size, s), {}, shown), dtype=float)
             expected = conv.pool2d(fmap[..., None], size, s, "valid", "max")[..., 0]
             if got.shape != expected.shape:
-                raise _Failed(f"For {shown} the output should be {expected.shape[0]}×{expected.shape[1]}; "
-                              f"yours has shape {got.shape}.")
+                raise _Failed(_("For {shown} the output should be {h}×{w}; yours has shape {shape}.").format(
+                    shown=shown, h=expected.shape[0], w=expected.shape[1], shape=got.shape))
             bad = np.argwhere(~np.isclose(got, expected))
             if len(bad):
                 i, j = map(int, bad[0])
-                raise _Failed(f"For {shown}, position ({i}, {j}) should be {expected[i, j]:.4f} (the largest value "
-                              f"in rows {i * s}…{i * s + size - 1}, columns {j * s}…{j * s + size - 1}); "
-                              f"yours is {got[i, j]:.4f}.")
-        return f"max_pool matches the reference on {cases} random maps, sizes and strides."
+                raise _Failed(_("For {shown}, position ({i}, {j}) should be {expected:.4f} (the largest value in "
+                                "rows {top}…{bottom}, columns {left}…{right}); yours is {got:.4f}.").format(
+                    shown=shown, i=i, j=j, expected=expected[i, j], top=i * s, bottom=i * s + size - 1, left=j * s,
+                    right=j * s + size - 1, got=got[i, j]))
+        return _("max_pool matches the reference on {cases} random maps, sizes and strides.").format(cases=cases)
 
     return _run("max_pool", body)
 
@@ -196,9 +205,9 @@ def check_number(name: str, answer, expected: int | float, how: str, tolerance: 
     """A quiz answer: `answer` should equal `expected` (within `tolerance`, for an answer worked out by
     hand to a few digits); `how` says how to work it out if not."""
     if answer is None or answer is ...:
-        return CheckResult(name, False, f"{name}: not answered yet. Replace the `...` with your answer and run "
-                                        f"the cell again. {how}")
+        return CheckResult(name, False, _("{name}: not answered yet. Replace the `...` with your answer and run "
+                                          "the cell again. {how}").format(name=name, how=how))
     if np.isclose(float(answer), float(expected), atol=tolerance):
         shown = f"{float(expected):.4g}" if not float(expected).is_integer() else expected
-        return CheckResult(name, True, f"{name} = {shown}: right.")
-    return CheckResult(name, False, f"{name}: {answer} is not right. {how}")
+        return CheckResult(name, True, _("{name} = {shown}: right.").format(name=name, shown=shown))
+    return CheckResult(name, False, _("{name}: {answer} is not right. {how}").format(name=name, answer=answer, how=how))

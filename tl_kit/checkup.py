@@ -47,6 +47,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ShapeError
+from .i18n import _
 from .training import accuracy
 
 #: The checks, in the order they are reported.
@@ -98,9 +99,12 @@ class Finding:
 
     def lines(self) -> list[str]:
         mark = {"problem": "✗", "note": "ℹ", "ok": "✓", "skipped": "–"}[self.status]
-        lines = [f"{mark} {self.title}: {self.evidence}"]
+        # TRANSLATORS: a line of the check-up's report: {mark} is ✗ (a problem), ℹ (a note), ✓ (ok) or – (skipped),
+        # {title} the finding's title, {evidence} what the check measured.
+        lines = [_("{mark} {title}: {evidence}").format(mark=mark, title=self.title, evidence=self.evidence)]
         if self.advice:
-            lines.append(f"    What to do: {self.advice}")
+            # TRANSLATORS: the line under a problem in the check-up's report (indented by four spaces).
+            lines.append("    " + _("What to do: {advice}").format(advice=self.advice))
         return lines
 
 
@@ -134,10 +138,40 @@ class Checkup:
 
     def __str__(self) -> str:
         counts = {s: sum(f.status == s for f in self.findings) for s in STATUSES}
-        head = (f"Check-up of the training run: {_count(counts['problem'], 'problem')} found, "
-                f"{_count(counts['ok'] + counts['note'], 'check')} quiet"
-                + (f" ({counts['note']} with a note)" if counts["note"] else "")
-                + (f", {counts['skipped']} skipped" if counts["skipped"] else "") + ".")
+        n_quiet = counts["ok"] + counts["note"]
+        if counts["problem"] == 1:
+            # TRANSLATORS: the {problems} of "Check-up of the training run: {problems}, {quiet}."
+            problems = _("{n} problem found")
+        else:
+            # TRANSLATORS: the {problems} of "Check-up of the training run: {problems}, {quiet}."
+            problems = _("{n} problems found")
+        problems = problems.format(n=counts["problem"])
+        if counts["note"] and n_quiet == 1:
+            # TRANSLATORS: the {quiet} of "Check-up of the training run: {problems}, {quiet}.": checks that found no
+            # problem, {notes} of them with a note (not a problem, but worth reading).
+            quiet = _("{n} check quiet ({notes} with a note)")
+        elif counts["note"]:
+            # TRANSLATORS: the {quiet} of "Check-up of the training run: {problems}, {quiet}.": checks that found no
+            # problem, {notes} of them with a note (not a problem, but worth reading).
+            quiet = _("{n} checks quiet ({notes} with a note)")
+        elif n_quiet == 1:
+            # TRANSLATORS: the {quiet} of "Check-up of the training run: {problems}, {quiet}.": checks that found no
+            # problem.
+            quiet = _("{n} check quiet")
+        else:
+            # TRANSLATORS: the {quiet} of "Check-up of the training run: {problems}, {quiet}.": checks that found no
+            # problem.
+            quiet = _("{n} checks quiet")
+        quiet = quiet.format(n=n_quiet, notes=counts["note"])
+        if counts["skipped"]:
+            # TRANSLATORS: the report's first line; {problems} is e.g. "2 problems found", {quiet} e.g. "6 checks
+            # quiet (1 with a note)", {skipped} the number of checks skipped (for lack of what they need).
+            head = _("Check-up of the training run: {problems}, {quiet}, {skipped} skipped.").format(
+                problems=problems, quiet=quiet, skipped=counts["skipped"])
+        else:
+            # TRANSLATORS: the report's first line; {problems} is e.g. "2 problems found", {quiet} e.g. "9 checks
+            # quiet (1 with a note)".
+            head = _("Check-up of the training run: {problems}, {quiet}.").format(problems=problems, quiet=quiet)
         ordered = sorted(self.findings, key=lambda f: STATUSES.index(f.status))
         return "\n".join([head, *(line for f in ordered for line in f.lines())])
 
@@ -155,10 +189,6 @@ class Checkup:
                             self.hardest[:n])
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _loss(value: float) -> str:
     return f"{value:.3f}" if abs(value) < 1000 else f"{value:.3g}"
 
@@ -170,8 +200,14 @@ def _uncertainty(score: float, n: int) -> float:
 
 
 def _names(names: Sequence[str]) -> str:
+    """"'a'", "'a' and 'b'", "'a', 'b' and 'c'": class names in words."""
     quoted = [repr(n) for n in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    text = quoted[0]
+    for name in quoted[1:-1]:
+        # TRANSLATORS: a list of class names being built, "'sandal', 'sneaker'"; its last name joins below.
+        text = _("{names}, {name}").format(names=text, name=name)
+    # TRANSLATORS: the last name of a list joins the others: "'sandal', 'sneaker' and 'bag'".
+    return text if len(quoted) == 1 else _("{names} and {last}").format(names=text, last=quoted[-1])
 
 
 # -- what goes in ------------------------------------------------------------------------------------
@@ -223,35 +259,41 @@ def _probabilities(model, x: np.ndarray) -> np.ndarray:
 # -- the checks --------------------------------------------------------------------------------------
 def check_inputs(x: np.ndarray, expects: str | None) -> Finding:
     """Whether the inputs' range matches what the weights expect (`expected_input`)."""
-    title = "Input scale"
+    title = _("Input scale")
     if expects is None:
-        return Finding("inputs", "skipped", title, "the kit does not know what this model expects (it is not a "
-                       "TransferModel, nor built on load_vgg16's base or load_pretrained's).")
+        return Finding("inputs", "skipped", title, _("the kit does not know what this model expects (it is not a "
+                                                     "TransferModel, nor built on load_vgg16's base or "
+                                                     "load_pretrained's)."))
     sample = np.asarray(x[:256], dtype="float32")
     low, high = float(sample.min()), float(sample.max())
-    seen = f"the inputs range from {low:.4g} to {high:.4g}"
-    wrong = "Inputs not as the weights expect"
+    wrong = _("Inputs not as the weights expect")
     if expects == "pixels":
         if high <= 1.5:
-            return Finding("inputs", "problem", wrong, f"{seen}, but this model takes RGB pixels 0…255 and "
-                           "preprocesses them itself: to it, these images are almost black.",
-                           "Give it the images as loaded (uint8, 0…255); do not divide by 255 or preprocess them.")
+            return Finding("inputs", "problem", wrong, _(
+                "the inputs range from {low:.4g} to {high:.4g}, but this model takes RGB pixels 0…255 and preprocesses "
+                "them itself: to it, these images are almost black.").format(low=low, high=high),
+                _("Give it the images as loaded (uint8, 0…255); do not divide by 255 or preprocess them."))
         if low < -0.5:
-            return Finding("inputs", "problem", wrong, f"{seen}, but this model takes RGB pixels 0…255 and "
-                           "preprocesses them itself: these were preprocessed already, so it preprocesses twice.",
-                           "Give it the images as loaded (uint8, 0…255), without tl_kit.preprocess or "
-                           "preprocess_input.")
-        return Finding("inputs", "ok", title, f"{seen}: pixels 0…255, as this model expects.")
+            return Finding("inputs", "problem", wrong, _(
+                "the inputs range from {low:.4g} to {high:.4g}, but this model takes RGB pixels 0…255 and preprocesses "
+                "them itself: these were preprocessed already, so it preprocesses twice.").format(low=low, high=high),
+                _("Give it the images as loaded (uint8, 0…255), without tl_kit.preprocess or preprocess_input."))
+        return Finding("inputs", "ok", title, _("the inputs range from {low:.4g} to {high:.4g}: pixels 0…255, as this "
+                                                "model expects.").format(low=low, high=high))
     if low >= 0:
-        return Finding("inputs", "problem", wrong, f"{seen}, all positive, but VGG16's weights expect its "
-                       "preprocessing (BGR, the ImageNet mean subtracted: about −124 to +152): these are raw pixels.",
-                       "Preprocess the images with tl_kit.preprocess (keras.applications.vgg16.preprocess_input) "
-                       "before fit and predict, or use tl_kit.TransferModel, which does it.")
+        return Finding("inputs", "problem", wrong, _(
+            "the inputs range from {low:.4g} to {high:.4g}, all positive, but VGG16's weights expect its preprocessing "
+            "(BGR, the ImageNet mean subtracted: about −124 to +152): these are raw pixels.").format(low=low,
+                                                                                                    high=high),
+            _("Preprocess the images with tl_kit.preprocess (keras.applications.vgg16.preprocess_input) before fit "
+              "and predict, or use tl_kit.TransferModel, which does it."))
     if high - low <= 3:
-        return Finding("inputs", "problem", wrong, f"{seen}, but VGG16's weights expect about −124 to +152 "
-                       "(pixels 0…255, BGR, minus the ImageNet mean): these were scaled down.",
-                       "Preprocess uint8 images 0…255 with tl_kit.preprocess, without dividing by 255 first.")
-    return Finding("inputs", "ok", title, f"{seen}, as VGG16's preprocessing gives.")
+        return Finding("inputs", "problem", wrong, _(
+            "the inputs range from {low:.4g} to {high:.4g}, but VGG16's weights expect about −124 to +152 (pixels "
+            "0…255, BGR, minus the ImageNet mean): these were scaled down.").format(low=low, high=high),
+            _("Preprocess uint8 images 0…255 with tl_kit.preprocess, without dividing by 255 first."))
+    return Finding("inputs", "ok", title, _("the inputs range from {low:.4g} to {high:.4g}, as VGG16's preprocessing "
+                                            "gives.").format(low=low, high=high))
 
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
@@ -286,28 +328,56 @@ def near_copies(hashes: np.ndarray, train_hashes: np.ndarray, max_bits: int = NE
 def check_leakage(pictures: dict[str, np.ndarray | None], labels: dict[str, np.ndarray],
                   class_names: Sequence[str]) -> tuple[Finding, list[tuple[str, int, int, int]]]:
     """Near copies of training images in the other splits (`near_copies`)."""
-    title = "Leakage between splits"
+    title = _("Leakage between splits")
     if pictures.get("train") is None:
-        return Finding("leakage", "skipped", title, "the inputs are features, not images: pass images=(x_train, "
-                       "x_val, x_test) to check_run to compare the pictures."), []
+        return Finding("leakage", "skipped", title, _("the inputs are features, not images: pass images=(x_train, "
+                                                      "x_val, x_test) to check_run to compare the pictures.")), []
     train = perceptual_hashes(pictures["train"])
-    leaks = [(split, i, j, bits) for split in ("val", "test") if pictures.get(split) is not None
+    compared = [split for split in ("val", "test") if pictures.get(split) is not None]
+    leaks = [(split, i, j, bits) for split in compared
              for i, j, bits in near_copies(perceptual_hashes(pictures[split]), train)]
-    compared = " or ".join(s for s in ("val", "test") if pictures.get(s) is not None)
     if not leaks:
-        return Finding("leakage", "ok", title, f"no {compared} image is a near copy of a training image (near copy: "
-                       f"perceptual hashes differing in at most {NEAR_COPY_BITS} of {HASH_SIZE ** 2} bits)."), leaks
-    per_split = ", ".join(f"{sum(s == split for s, *_ in leaks)} of {len(pictures[split])} {split} images"
-                          for split in ("val", "test") if any(s == split for s, *_ in leaks))
+        if len(compared) == 2:
+            # TRANSLATORS: "val" and "test" are the splits' names, as the code names them.
+            quiet = _("no val or test image is a near copy of a training image (near copy: perceptual hashes "
+                      "differing in at most {near} of {total} bits).")
+        else:
+            # TRANSLATORS: {split} is the split compared with the training images, named as in the code: "val" or
+            # "test".
+            quiet = _("no {split} image is a near copy of a training image (near copy: perceptual hashes differing in "
+                      "at most {near} of {total} bits).")
+        return Finding("leakage", "ok", title, quiet.format(split="".join(compared), near=NEAR_COPY_BITS,
+                                                            total=HASH_SIZE ** 2)), leaks
+    copies = {split: sum(leak[0] == split for leak in leaks) for split in compared}
     split, i, j, bits = leaks[0]
-    relabelled = sum(labels[s][a] != labels["train"][b] for s, a, b, _ in leaks)
-    example = (f"e.g. {split} image {i} and training image {j} differ in {bits} of {HASH_SIZE ** 2} bits"
-               + (f"; {relabelled} of the pairs carry different labels" if relabelled else ""))
-    return Finding("leakage", "problem", "Leakage: near copies across splits", f"{per_split} are near copies of training images ({example}). A "
-                   "score on them measures memory, not how the model does on new images.",
-                   "Remove the copies from validation and test (or from training) and split again; "
-                   "tl_kit.check_folder lists exact duplicate files before loading. Copies with different labels "
-                   "are labelling mistakes."), leaks
+    relabelled = sum(labels[s][a] != labels["train"][b] for s, a, b, _bits in leaks)
+    if relabelled:
+        # TRANSLATORS: the {example} of "… are near copies of training images ({example}). …"; {split} is "val" or
+        # "test", as the code names the split.
+        example = _("e.g. {split} image {i} and training image {j} differ in {bits} of {total} bits; {relabelled} of "
+                    "the pairs carry different labels")
+    else:
+        # TRANSLATORS: the {example} of "… are near copies of training images ({example}). …"; {split} is "val" or
+        # "test", as the code names the split.
+        example = _("e.g. {split} image {i} and training image {j} differ in {bits} of {total} bits")
+    example = example.format(split=split, i=i, j=j, bits=bits, total=HASH_SIZE ** 2, relabelled=relabelled)
+    if len(compared) == 2 and all(copies.values()):
+        # TRANSLATORS: "val" and "test" are the splits' names, as the code names them.
+        evidence = _("{val} of {val_total} val images, {test} of {test_total} test images are near copies of training "
+                     "images ({example}). A score on them measures memory, not how the model does on new "
+                     "images.").format(
+            val=copies["val"], val_total=len(pictures["val"]), test=copies["test"], test_total=len(pictures["test"]),
+            example=example)
+    else:
+        leaked = next(s for s in compared if copies[s])
+        # TRANSLATORS: {split} is the split with near copies of training images, named as in the code: "val" or "test".
+        evidence = _("{copies} of {total} {split} images are near copies of training images ({example}). A score on "
+                     "them measures memory, not how the model does on new images.").format(
+            copies=copies[leaked], total=len(pictures[leaked]), split=leaked, example=example)
+    return Finding("leakage", "problem", _("Leakage: near copies across splits"), evidence,
+                   _("Remove the copies from validation and test (or from training) and split again; "
+                     "tl_kit.check_folder lists exact duplicate files before loading. Copies with different labels "
+                     "are labelling mistakes.")), leaks
 
 
 def check_first_loss(history: dict, num_classes: int) -> Finding:
@@ -318,31 +388,48 @@ def check_first_loss(history: dict, num_classes: int) -> Finding:
     of a new head is then about ln(K) whatever the learning rate), and the validation loss shows
     where that step went.
     """
-    title = "First epoch's loss"
+    title = _("First epoch's loss")
     losses = [float(v) for v in history.get("loss", [])]
     if not losses:
-        return Finding("first_loss", "skipped", title, "no training history: pass the history of fit (or its Result).")
+        return Finding("first_loss", "skipped", title, _("no training history: pass the history of fit (or its "
+                                                         "Result)."))
     bad = [(e, v) for key in ("loss", "val_loss") for e, v in enumerate(history.get(key, []), 1)
            if not math.isfinite(float(v))]
     if bad:
         epoch, value = min(bad)
-        return Finding("first_loss", "problem", "The loss overflowed", f"the loss became {value} in epoch {epoch}.",
-                       "Lower the learning rate tenfold (a new head: 1e-3; fine-tuning: 1e-5) and check that the "
-                       "inputs have the scale the model expects (the input check).")
+        return Finding("first_loss", "problem", _("The loss overflowed"),
+                       _("the loss became {value} in epoch {epoch}.").format(value=value, epoch=epoch),
+                       _("Lower the learning rate tenfold (a new head: 1e-3; fine-tuning: 1e-5) and check that the "
+                         "inputs have the scale the model expects (the input check)."))
     even = math.log(num_classes)
-    first = {"training": losses[0], **({"validation": float(history["val_loss"][0])} if history.get("val_loss") else {})}
-    measured = " and ".join(f"{_loss(value)} on {split}" for split, value in first.items())
-    reference = f"ln({num_classes}) = {even:.2f}, the loss of a model that gives every class the same probability"
+    if history.get("val_loss"):
+        val_loss = float(history["val_loss"][0])
+        highest = max(losses[0], val_loss)
+        # TRANSLATORS: the {measured} of "{measured} after the first epoch, …": the first epoch's losses.
+        measured = _("{training} on training and {validation} on validation").format(training=_loss(losses[0]),
+                                                                                       validation=_loss(val_loss))
+    else:
+        highest = losses[0]
+        # TRANSLATORS: the {measured} of "{measured} after the first epoch, …": the first epoch's loss.
+        measured = _("{training} on training").format(training=_loss(losses[0]))
     limit = even + max(FIRST_LOSS_MARGIN, even)
-    if max(first.values()) > limit:
-        return Finding("first_loss", "problem", "First epoch's loss far too high", f"{measured} after the first epoch, far above {reference}: "
-                       "the model became confidently wrong at once.",
-                       "Lower the learning rate (a new head: 1e-3; fine-tuning pretrained layers: 1e-5); then check that "
-                       "the inputs are preprocessed as the weights expect (the input check) and that the labels are "
-                       "the class numbers 0, 1, … of the images.")
-    where = "below" if max(first.values()) <= even else "not far above"
-    return Finding("first_loss", "ok", title, f"{measured} after the first epoch, {where} {reference} (a problem above "
-                   f"{limit:.2f}; a head that trained before starts well below it).")
+    numbers = dict(measured=measured, classes=num_classes, even=even, limit=limit)
+    if highest > limit:
+        return Finding("first_loss", "problem", _("First epoch's loss far too high"), _(
+            "{measured} after the first epoch, far above ln({classes}) = {even:.2f}, the loss of a model that gives "
+            "every class the same probability: the model became confidently wrong at once.").format(**numbers),
+            _("Lower the learning rate (a new head: 1e-3; fine-tuning pretrained layers: 1e-5); then check that the "
+              "inputs are preprocessed as the weights expect (the input check) and that the labels are the class "
+              "numbers 0, 1, … of the images."))
+    if highest <= even:
+        quiet = _("{measured} after the first epoch, below ln({classes}) = {even:.2f}, the loss of a model that gives "
+                  "every class the same probability (a problem above {limit:.2f}; a head that trained before starts "
+                  "well below it).")
+    else:
+        quiet = _("{measured} after the first epoch, not far above ln({classes}) = {even:.2f}, the loss of a model "
+                  "that gives every class the same probability (a problem above {limit:.2f}; a head that trained "
+                  "before starts well below it).")
+    return Finding("first_loss", "ok", title, quiet.format(**numbers))
 
 
 def _balanced(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -356,30 +443,40 @@ def check_chance(y_val: np.ndarray, pred: np.ndarray, num_classes: int, shuffles
                  seed: int = 0) -> Finding:
     """A permutation test: balanced accuracy on validation against the same predictions scored
     on shuffled labels (which keep the class sizes, so it is fair to imbalanced data)."""
-    title = "Better than chance"
+    title = _("Better than chance")
     classes = np.unique(y_val)
     if len(classes) < 2:
-        return Finding("chance", "skipped", title, "the validation images are all of one class: there is no chance "
-                       "level to compare with. Give validation images of every class.")
+        return Finding("chance", "skipped", title, _("the validation images are all of one class: there is no chance "
+                                                     "level to compare with. Give validation images of every class."))
     observed = accuracy(y_val, pred, balanced=True)
     rng = np.random.default_rng(seed)
-    null = _balanced(np.stack([rng.permutation(y_val) for _ in range(shuffles)]), pred, classes)
+    null = _balanced(np.stack([rng.permutation(y_val) for _shuffle in range(shuffles)]), pred, classes)
     as_good = int(np.sum(null >= observed - 1e-12))
     p = (1 + as_good) / (1 + shuffles)
-    measured = (f"balanced accuracy on validation {observed:.1%} (guessing: {1 / num_classes:.1%}); the same predictions "
-                f"scored on the labels shuffled do as well {'in none' if as_good == 0 else f'in {as_good}'} of {shuffles} "
-                f"shufflings (p = {p:.2g})")
+    if as_good == 0:
+        # TRANSLATORS: the {measured} of "{measured}: no evidence that the model learned anything." and of
+        # "{measured}.": what the permutation test against chance measured.
+        measured = _("balanced accuracy on validation {observed:.1%} (guessing: {guess:.1%}); the same predictions "
+                     "scored on the labels shuffled do as well in none of {shuffles} shufflings (p = {p:.2g})")
+    else:
+        # TRANSLATORS: the {measured} of "{measured}: no evidence that the model learned anything." and of
+        # "{measured}.": what the permutation test against chance measured.
+        measured = _("balanced accuracy on validation {observed:.1%} (guessing: {guess:.1%}); the same predictions "
+                     "scored on the labels shuffled do as well in {as_good} of {shuffles} shufflings (p = {p:.2g})")
+    measured = measured.format(observed=observed, guess=1 / num_classes, as_good=as_good, shuffles=shuffles, p=p)
     if p > CHANCE_P:
-        return Finding("chance", "problem", "No better than chance", f"{measured}: no evidence that the model learned anything.",
-                       "If the first-loss check fired, lower the learning rate first. Else check that each class "
-                       "folder holds its class and that the labels match the images, and read the input check; if all "
-                       "is well, train longer.")
-    return Finding("chance", "ok", title, f"{measured}.")
+        return Finding("chance", "problem", _("No better than chance"),
+                       _("{measured}: no evidence that the model learned anything.").format(measured=measured),
+                       _("If the first-loss check fired, lower the learning rate first. Else check that each class "
+                         "folder holds its class and that the labels match the images, and read the input check; if "
+                         "all is well, train longer."))
+    # TRANSLATORS: ends the sentence {measured}, e.g. "balanced accuracy on validation 92.0% (guessing: 33.3%); …".
+    return Finding("chance", "ok", title, _("{measured}.").format(measured=measured))
 
 
 def check_collapse(y_val: np.ndarray, pred: np.ndarray, class_names: Sequence[str]) -> Finding:
     """Whether nearly all validation predictions go to one or two classes that hold far fewer images."""
-    title = "Predictions spread over the classes"
+    title = _("Predictions spread over the classes")
     k = len(class_names)
     predicted = np.bincount(pred, minlength=k) / len(pred)
     true = np.bincount(y_val, minlength=k) / len(y_val)
@@ -390,113 +487,159 @@ def check_collapse(y_val: np.ndarray, pred: np.ndarray, class_names: Sequence[st
     named = _names([class_names[c] for c in top])
     if taken <= 2 and taken < k and share - truth >= COLLAPSE_EXCESS:
         never = [class_names[c] for c in range(k) if predicted[c] == 0]
-        return Finding("collapse", "problem", "Predictions collapsed",
-                       f"{share:.0%} of the validation predictions are {named}, which {'is' if taken == 1 else 'are'} "
-                       f"{truth:.0%} of the validation images" + (f"; never predicted: {_names(never)}" if never else "")
-                       + ".", "If the first-loss check fired too, lower the learning rate; if the classes differ in "
-                       "size, train with class weights (tl_kit.class_weights) and score balanced accuracy; if the model "
-                       "is no better than chance, check the labels and the inputs.")
-    return Finding("collapse", "ok", title, f"the most predicted {'class takes' if taken == 1 else 'classes take'} "
-                   f"{share:.0%} of the predictions and {truth:.0%} of the images." if taken <= 2 else
-                   f"{taken} of the {k} classes are needed to cover {COLLAPSE_SHARE:.0%} of the validation predictions.")
+        if taken == 1 and never:
+            # TRANSLATORS: {named} is a class name, e.g. "'sandal'"; {never} the classes never predicted: "'bag' and
+            # 'shirt'".
+            collapsed = _("{share:.0%} of the validation predictions are {named}, which is {truth:.0%} of the "
+                          "validation images; never predicted: {never}.")
+        elif taken == 1:
+            # TRANSLATORS: {named} is a class name, e.g. "'sandal'".
+            collapsed = _("{share:.0%} of the validation predictions are {named}, which is {truth:.0%} of the "
+                          "validation images.")
+        elif never:
+            # TRANSLATORS: {named} is two class names, e.g. "'sandal' and 'sneaker'"; {never} the classes never
+            # predicted: "'bag' and 'shirt'".
+            collapsed = _("{share:.0%} of the validation predictions are {named}, which are {truth:.0%} of the "
+                          "validation images; never predicted: {never}.")
+        else:
+            # TRANSLATORS: {named} is two class names, e.g. "'sandal' and 'sneaker'".
+            collapsed = _("{share:.0%} of the validation predictions are {named}, which are {truth:.0%} of the "
+                          "validation images.")
+        return Finding("collapse", "problem", _("Predictions collapsed"),
+                       collapsed.format(share=share, named=named, truth=truth, never=_names(never) if never else ""),
+                       _("If the first-loss check fired too, lower the learning rate; if the classes differ in size, "
+                         "train with class weights (tl_kit.class_weights) and score balanced accuracy; if the model "
+                         "is no better than chance, check the labels and the inputs."))
+    if taken == 1:
+        spread = _("the most predicted class takes {share:.0%} of the predictions and {truth:.0%} of the images.")
+    elif taken == 2:
+        spread = _("the most predicted classes take {share:.0%} of the predictions and {truth:.0%} of the images.")
+    else:
+        spread = _("{taken} of the {classes} classes are needed to cover {cover:.0%} of the validation predictions.")
+    return Finding("collapse", "ok", title, spread.format(share=share, truth=truth, taken=taken, classes=k,
+                                                          cover=COLLAPSE_SHARE))
 
 
 def check_overfitting(train_score: float, val_score: float, n_val: int) -> Finding:
     """Whether training accuracy (after training, dropout and augmentation off) is far above validation's."""
-    title = "Train–validation gap"
+    title = _("Train–validation gap")
     gap = train_score - val_score
     noise = _uncertainty(val_score, n_val)
-    measured = (f"balanced accuracy {train_score:.1%} on the training images and {val_score:.1%} on validation, "
-                f"both measured after training with dropout and augmentation off")
+    numbers = dict(train=train_score, val=val_score, gap=100 * gap, noise=100 * noise, limit=100 * OVERFIT_GAP,
+                   n=n_val)
     if gap >= OVERFIT_GAP and gap > noise:
-        return Finding("overfitting", "problem", "Overfitting", f"{measured}: a gap of {100 * gap:.0f} points (the "
-                       f"validation score alone is uncertain by about ±{100 * noise:.0f}).",
-                       "The model learned its training images better than images like them: more images per class, "
-                       "augmentation (fit(augment=True)), fewer layers to fine-tune or a lower learning rate; keep "
-                       "early stopping on validation loss, which keeps the best epoch.")
-    return Finding("overfitting", "ok", title, f"{measured}: a gap of {100 * gap:+.0f} points (a problem from "
-                   f"{100 * OVERFIT_GAP:.0f} points, and beyond the ±{100 * noise:.0f} a validation score on {n_val} images "
-                   "is uncertain by).")
+        return Finding("overfitting", "problem", _("Overfitting"), _(
+            "balanced accuracy {train:.1%} on the training images and {val:.1%} on validation, both measured after "
+            "training with dropout and augmentation off: a gap of {gap:.0f} points (the validation score alone is "
+            "uncertain by about ±{noise:.0f}).").format(**numbers),
+            _("The model learned its training images better than images like them: more images per class, "
+              "augmentation (fit(augment=True)), fewer layers to fine-tune or a lower learning rate; keep early "
+              "stopping on validation loss, which keeps the best epoch."))
+    return Finding("overfitting", "ok", title, _(
+        "balanced accuracy {train:.1%} on the training images and {val:.1%} on validation, both measured after "
+        "training with dropout and augmentation off: a gap of {gap:+.0f} points (a problem from {limit:.0f} points, "
+        "and beyond the ±{noise:.0f} a validation score on {n} images is uncertain by).").format(**numbers))
 
 
 def check_val_above_train(history: dict, train_score: float, val_score: float, n_val: int) -> Finding:
     """Whether Keras reported validation accuracy above training accuracy in some epoch, and whether
     it is so when measured on the model as it ended (`train_score`, `val_score`: plain accuracy)."""
-    title = "Validation above training"
+    title = _("Validation above training")
     if not history.get("accuracy") or not history.get("val_accuracy"):
-        return Finding("val_above_train", "skipped", title, "no accuracy in the training history (compile with "
-                       "metrics=['accuracy'] and validation_data).")
+        return Finding("val_above_train", "skipped", title, _("no accuracy in the training history (compile with "
+                                                              "metrics=['accuracy'] and validation_data)."))
     pairs = list(zip(history["accuracy"], history["val_accuracy"]))
     above = [e for e, (t, v) in enumerate(pairs, 1) if v - t >= VAL_ABOVE_MARGIN]
     if not above:
-        return Finding("val_above_train", "ok", title, f"in none of the {len(pairs)} epochs did Keras report validation "
-                       f"accuracy {100 * VAL_ABOVE_MARGIN:.0f} points or more above training accuracy.")
+        return Finding("val_above_train", "ok", title, _(
+            "in none of the {epochs} epochs did Keras report validation accuracy {margin:.0f} points or more above "
+            "training accuracy.").format(epochs=len(pairs), margin=100 * VAL_ABOVE_MARGIN))
     keras_train, keras_val = pairs[above[-1] - 1]
-    reported = (f"in {len(above)} of {len(pairs)} epochs Keras reported validation accuracy above training accuracy "
-                f"(epoch {above[-1]}: {keras_val:.1%} against {keras_train:.1%})")
-    why = ("Keras' training number is an average over the epoch, while the weights were still changing, with dropout "
-           "and augmentation on; validation is measured at the epoch's end with them off")
+    numbers = dict(above=len(above), epochs=len(pairs), epoch=above[-1], keras_val=keras_val, keras_train=keras_train,
+                   train=train_score, val=val_score)
     if train_score >= val_score - _uncertainty(val_score, n_val):
-        return Finding("val_above_train", "note", title, f"{reported}. {why}. Measured on the final model without "
-                       f"them, training accuracy is {train_score:.1%} against {val_score:.1%} on validation: nothing to fix.")
-    return Finding("val_above_train", "problem", "Validation above training, measured", f"{reported}, and it stays so "
-                   f"measured on the final model with dropout and augmentation off: {train_score:.1%} on training, "
-                   f"{val_score:.1%} on validation.",
-                   "The validation images may be easier than the training images (look at both), near copies of "
-                   "some (the leakage check), or too few to trust; check the training labels (the hardest images).")
+        return Finding("val_above_train", "note", title, _(
+            "in {above} of {epochs} epochs Keras reported validation accuracy above training accuracy (epoch {epoch}: "
+            "{keras_val:.1%} against {keras_train:.1%}). Keras' training number is an average over the epoch, while "
+            "the weights were still changing, with dropout and augmentation on; validation is measured at the epoch's "
+            "end with them off. Measured on the final model without them, training accuracy is {train:.1%} against "
+            "{val:.1%} on validation: nothing to fix.").format(**numbers))
+    return Finding("val_above_train", "problem", _("Validation above training, measured"), _(
+        "in {above} of {epochs} epochs Keras reported validation accuracy above training accuracy (epoch {epoch}: "
+        "{keras_val:.1%} against {keras_train:.1%}), and it stays so measured on the final model with dropout and "
+        "augmentation off: {train:.1%} on training, {val:.1%} on validation.").format(**numbers),
+        _("The validation images may be easier than the training images (look at both), near copies of some (the "
+          "leakage check), or too few to trust; check the training labels (the hardest images)."))
 
 
 def check_overconfident(history: dict, n_val: int) -> Finding:
     """Whether validation loss rose well above its lowest while validation accuracy did not clearly
     fall (by less than the uncertainty of an accuracy on `n_val` images)."""
-    title = "Validation loss after its lowest"
+    title = _("Validation loss after its lowest")
     losses, accs = list(history.get("val_loss", [])), list(history.get("val_accuracy", []))
     if len(losses) < 2 or len(accs) != len(losses):
-        return Finding("overconfident", "skipped", title, "fewer than two epochs with a validation loss and accuracy.")
+        return Finding("overconfident", "skipped", title, _("fewer than two epochs with a validation loss and "
+                                                            "accuracy."))
     best = int(np.argmin(losses))
     low, last = float(losses[best]), float(losses[-1])
     then, now = float(accs[best]), float(accs[-1])
+    numbers = dict(low=_loss(low), best=best + 1, last=_loss(last), epochs=len(losses), then=then, now=now)
     if last - low >= max(LOSS_RISE, LOSS_RISE_SHARE * low) and now >= then - _uncertainty(then, n_val):
-        return Finding("overconfident", "problem", "Validation loss rises while accuracy holds",
-                       f"validation loss rose from {_loss(low)} (epoch {best + 1}) to {_loss(last)} (epoch {len(losses)}) "
-                       f"while validation accuracy went from {then:.1%} to {now:.1%}: the model grew surer of its "
-                       "answers, the wrong ones too, and a sure wrong answer costs much loss.",
-                       "Its probabilities are overconfident, not its accuracy worse. Keep the epoch with the lowest "
-                       "validation loss (tl_kit.early_stopping does) when you need probabilities you can trust; "
-                       "dropout in the head (build_head(dropout=0.3)) or a lower learning rate make it grow slower.")
-    return Finding("overconfident", "ok", title, f"lowest validation loss {_loss(low)} in epoch {best + 1} of "
-                   f"{len(losses)}, {_loss(last)} at the end (a problem from a rise by half); validation accuracy "
-                   f"{then:.1%} then, {now:.1%} at the end.")
+        return Finding("overconfident", "problem", _("Validation loss rises while accuracy holds"), _(
+            "validation loss rose from {low} (epoch {best}) to {last} (epoch {epochs}) while validation accuracy went "
+            "from {then:.1%} to {now:.1%}: the model grew surer of its answers, the wrong ones too, and a sure wrong "
+            "answer costs much loss.").format(**numbers),
+            _("Its probabilities are overconfident, not its accuracy worse. Keep the epoch with the lowest validation "
+              "loss (tl_kit.early_stopping does) when you need probabilities you can trust; dropout in the head "
+              "(build_head(dropout=0.3)) or a lower learning rate make it grow slower."))
+    return Finding("overconfident", "ok", title, _(
+        "lowest validation loss {low} in epoch {best} of {epochs}, {last} at the end (a problem from a rise by half); "
+        "validation accuracy {then:.1%} then, {now:.1%} at the end.").format(**numbers))
 
 
 def check_hardest(y_train: np.ndarray, probs: np.ndarray, class_names: Sequence[str]) -> tuple[Finding, np.ndarray]:
     """The training images in order of their loss; a problem when many are confidently in another class."""
-    title = "Hardest training images"
+    title = _("Hardest training images")
     given = probs[np.arange(len(y_train)), y_train]
     order = np.argsort(given, kind="stable")  # the lowest probability of its label: the highest loss
     pred = probs.argmax(axis=1)
     sure_wrong = np.flatnonzero((pred != y_train) & (probs.max(axis=1) >= SURE))
     share = len(sure_wrong) / len(y_train)
-    measured = (f"{len(sure_wrong)} of {len(y_train)} training images ({share:.1%}) get another class than their "
-                f"label with a probability of at least {SURE:.0%}")
+    numbers = dict(wrong=len(sure_wrong), total=len(y_train), share=share, sure=SURE, limit=MISLABEL_SHARE)
     if len(sure_wrong) < 2 or share < MISLABEL_SHARE:
-        wrong = pred != y_train
-        surest = f" (the surest wrong guess: {probs.max(axis=1)[wrong].max():.0%})" if wrong.any() else ""
-        return Finding("hardest", "ok", title, f"{measured}{surest}; a problem from {MISLABEL_SHARE:.0%} of them. "
-                       "checkup.figure() shows the hardest."), order
+        guessed_wrong = pred != y_train
+        if guessed_wrong.any():
+            quiet = _("{wrong} of {total} training images ({share:.1%}) get another class than their label with a "
+                      "probability of at least {sure:.0%} (the surest wrong guess: {surest:.0%}); a problem from "
+                      "{limit:.0%} of them. checkup.figure() shows the hardest.").format(
+                surest=probs.max(axis=1)[guessed_wrong].max(), **numbers)
+        else:
+            quiet = _("{wrong} of {total} training images ({share:.1%}) get another class than their label with a "
+                      "probability of at least {sure:.0%}; a problem from {limit:.0%} of them. checkup.figure() shows "
+                      "the hardest.").format(**numbers)
+        return Finding("hardest", "ok", title, quiet), order
     pairs: dict[tuple[str, str], int] = {}
     for i in sure_wrong:
         key = (class_names[y_train[i]], class_names[pred[i]])
         pairs[key] = pairs.get(key, 0) + 1
-    common = ", ".join(f"{n}× {a} as {b}" for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])[:3])
+    common = ""
+    for (label, guess), n in sorted(pairs.items(), key=lambda kv: -kv[1])[:3]:
+        # TRANSLATORS: how many training images of the class {label} the model confidently puts in the class {guess},
+        # one item of the {common} below: "12× sandal as sneaker".
+        mistake = _("{n}× {label} as {guess}").format(n=n, label=label, guess=guess)
+        # TRANSLATORS: a list being built: "12× sandal as sneaker, 3× sneaker as ankle_boot".
+        common = _("{names}, {name}").format(names=common, name=mistake) if common else mistake
+    numbers.update(common=common)
     if share > FAILED_SHARE:
-        return Finding("hardest", "problem", "Many training images confidently in another class",
-                       f"{measured} (most often: {common}): too many to be a few wrong labels.",
-                       "The model failed as a whole: fix the other problems of this check-up first."), order
-    return Finding("hardest", "problem", "Training images confidently in another class",
-                   f"{measured} (most often: {common}).",
-                   "Look at them (checkup.figure()): a wrong label, an image of two classes, or one that fits no "
-                   "class. Fix or remove the mislabelled ones and train again."), order
+        return Finding("hardest", "problem", _("Many training images confidently in another class"), _(
+            "{wrong} of {total} training images ({share:.1%}) get another class than their label with a probability "
+            "of at least {sure:.0%} (most often: {common}): too many to be a few wrong labels.").format(**numbers),
+            _("The model failed as a whole: fix the other problems of this check-up first.")), order
+    return Finding("hardest", "problem", _("Training images confidently in another class"), _(
+        "{wrong} of {total} training images ({share:.1%}) get another class than their label with a probability of at "
+        "least {sure:.0%} (most often: {common}).").format(**numbers),
+        _("Look at them (checkup.figure()): a wrong label, an image of two classes, or one that fits no class. Fix or "
+          "remove the mislabelled ones and train again.")), order
 
 
 # -- all of them -------------------------------------------------------------------------------------

@@ -64,8 +64,11 @@ SETTINGS: dict[str, Setting] = {
     "xla_cpu_fix": Setting("TL_KIT_XLA_CPU_FIX", "`1` turns XLA's algebraic simplifier off under JAX on the CPU: "
                                                  "VGG16 at 32–47 px ~8× faster (no profile needs it: from 48 px on "
                                                  "XLA takes its fast path), but the JAX kernel crashed three times with "
-                                                 "it (see `tl_kit/xla_cpu.py`)",
+                                                 "it (docs/benchmarks.md, *XLA on the CPU*)",
                            "off: XLA as JAX ships it"),
+    "lang": Setting("TL_KIT_LANG", "the language of the kit's sentences, widgets and figure labels: `en` or "
+                                   "`zh_CN` (简体中文); overrides the lesson's own choice (`start(language=...)`)",
+                    "the lesson's: `en`, or `zh_CN` in `notebooks/zh/`"),
     "shipped_data": Setting("TL_KIT_SHIPPED_DATA", "the folder of the data sets that ship with the kit",
                             "`data/` of this checkout, or the copy installed with the package"),
 }
@@ -77,7 +80,7 @@ def get(name: str) -> str | None:
     >>> get("no such setting")
     Traceback (most recent call last):
     ...
-    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, efficientnet_weights, live_plots, own_images, mirror, grading, precision, xla_cpu_fix, shipped_data."
+    KeyError: "Unknown setting 'no such setting'; settings: profile, image_size, data, cache, shared_dir, runs, offline_weights, efficientnet_weights, live_plots, own_images, mirror, grading, precision, xla_cpu_fix, lang, shipped_data."
     """
     if name not in SETTINGS:
         raise KeyError(f"Unknown setting {name!r}; settings: {', '.join(SETTINGS)}.")
@@ -160,6 +163,11 @@ def image_size() -> str | None:
 def precision() -> str | None:
     """The precision TL_KIT_PRECISION asks for (checked by `tl_kit.profiles.get_profile`), or None."""
     return get("precision")
+
+
+def language() -> str | None:
+    """The language TL_KIT_LANG asks for (checked by `tl_kit.i18n`), or None."""
+    return get("lang")
 
 
 def data_choice() -> str | None:

@@ -28,6 +28,7 @@ from .data import Dataset
 from .errors import OptionError
 from .experiments import BLOCKS, layer_features
 from .freezing import layer_names
+from .i18n import _, figure_text
 from .probe import ProbeResult, balanced_score, linear_probe
 
 
@@ -91,41 +92,60 @@ class CutChoice:
         """The choice and its reason in words, computed from the validation scores."""
         scores = self.val_scores()
         best, top = self.chosen, self.top
-        text = f"Cut after {best}: its features scored best on validation ({scores[best]:.1%} balanced accuracy"
+        names = dict(best=best, score=scores[best], top=top, top_score=scores[top], weights=self.weights)
         if best != top and _score(scores[best]) == _score(scores[top]):
-            text += f", tied with {top}, the top of the base: the earlier, cheaper cut is kept)"
+            # TRANSLATORS: the {choice} of "{choice}." or of "{choice}; a random {network} reached …".
+            choice = _("Cut after {best}: its features scored best on validation ({score:.1%} balanced accuracy, "
+                       "tied with {top}, the top of the base: the earlier, cheaper cut is kept)").format(**names)
         elif best != top:
             above = list(self.probes)[list(self.probes).index(best) + 1:]
             tied = [b for b in above if _score(scores[b]) == _score(scores[best])]
-            lower = len(above) - len(tied)
-            text += f", against {scores[top]:.1%} for {top}, the top of the base). "
-            if tied:
-                blocks = f"{len(tied)} block{'s' if len(tied) > 1 else ''} above it tied"
-                text += blocks + (f" and {lower} scored lower" if lower else "") + "; the earlier, cheaper cut is kept"
+            names.update(tied=len(tied), lower=len(above) - len(tied))  # lower ≥ 1: the top did not tie (above)
+            if len(tied) > 1:
+                # TRANSLATORS: the {reason} of "Cut after {best}: … the top of the base). {reason}".
+                reason = _("{tied} blocks above it tied and {lower} scored lower; the earlier, cheaper cut is kept")
+            elif tied:
+                # TRANSLATORS: the {reason} of "Cut after {best}: … the top of the base). {reason}".
+                reason = _("{tied} block above it tied and {lower} scored lower; the earlier, cheaper cut is kept")
+            elif names["lower"] > 1:
+                # TRANSLATORS: the {reason} of "Cut after {best}: … the top of the base). {reason}".
+                reason = _("The {lower} blocks above it scored lower here: deep layers may have specialised to what "
+                           "the {weights} weights were trained for, and on small images they see a coarse grid; on a "
+                           "small validation set a gap of a few images may also be luck")
             else:
-                text += (("The block above it scored lower here" if lower == 1 else
-                          f"The {lower} blocks above it scored lower here")
-                         + f": deep layers may have specialised to what the {self.weights} weights were trained for, "
-                           "and on small images they see a coarse grid; on a small validation set a gap of a few "
-                           "images may also be luck")
+                # TRANSLATORS: the {reason} of "Cut after {best}: … the top of the base). {reason}".
+                reason = _("The block above it scored lower here: deep layers may have specialised to what the "
+                           "{weights} weights were trained for, and on small images they see a coarse grid; on a small "
+                           "validation set a gap of a few images may also be luck")
+            # TRANSLATORS: the {choice} of "{choice}." or of "{choice}; a random {network} reached …"; {reason} is
+            # a sentence on the blocks above it, e.g. "The block above it scored lower here: …".
+            choice = _("Cut after {best}: its features scored best on validation ({score:.1%} balanced accuracy, "
+                       "against {top_score:.1%} for {top}, the top of the base). {reason}").format(
+                reason=reason.format(**names), **names)
         else:
-            text += "), at the top of the base: its most specialised features transfer best here"
-        if self.random_probes is not None:
-            random = self.val_scores(random=True)
-            text += (f"; a random {self.network} reached {max(random.values()):.1%} at its best block "
-                     f"({_best(random)})")
-        return text + "."
+            # TRANSLATORS: the {choice} of "{choice}." or of "{choice}; a random {network} reached …".
+            choice = _("Cut after {best}: its features scored best on validation ({score:.1%} balanced accuracy), at "
+                       "the top of the base: its most specialised features transfer best here").format(**names)
+        if self.random_probes is None:
+            # TRANSLATORS: ends the sentence on the cut; {choice} is e.g. "Cut after block4_pool: its features …".
+            return _("{choice}.").format(choice=choice)
+        random = self.val_scores(random=True)
+        # TRANSLATORS: ends the sentence on the cut; {choice} is e.g. "Cut after block4_pool: its features …".
+        return _("{choice}; a random {network} reached {random_score:.1%} at its best block ({block}).").format(
+            choice=choice, network=self.network, random_score=max(random.values()), block=_best(random))
 
     def plot(self, title: str | None = None):
         """The transferability curve: validation score by depth, pretrained and (if probed) random."""
         from .plots import plot_by_layer
 
-        curves = {f"{self.weights} weights": self.val_scores()}
+        # TRANSLATORS: a curve's label in the figure's legend; {weights} names them, e.g. "ImageNet" or "offline".
+        curves = {figure_text("{weights} weights").format(weights=self.weights): self.val_scores()}
         if self.random_probes is not None:
-            curves["random weights"] = self.val_scores(random=True)
+            curves[figure_text("random weights")] = self.val_scores(random=True)
         classes = len(np.unique(self.labels["val"]))
-        return plot_by_layer(curves, title or f"How well each block transfers ({self.dataset}; linear probe)",
-                             ylabel="balanced validation accuracy", chance=1 / classes)
+        title = title or figure_text("How well each block transfers ({dataset}; linear probe)").format(
+            dataset=self.dataset)
+        return plot_by_layer(curves, title, ylabel=figure_text("balanced validation accuracy"), chance=1 / classes)
 
     def to_json(self) -> dict:
         """The choice and every validation score, for a run folder or benchmarks/results.json."""

@@ -23,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import config
 from .errors import DataError, DataWarning, ImageError, OptionError, ShapeError
+from .i18n import N_, _
 from .preprocessing import pil_to_rgb, resize_rgb
 from .profiles import Profile, get_profile
 
@@ -33,6 +34,15 @@ SHIPPED = ("fashion_mnist", "emoji")
 #: The data set the lessons use when nothing else is asked for.
 DEFAULT_DATASET = "fashion_mnist"
 SPLITS = ("train", "val", "test")
+#: The splits' column headers in `Dataset.summary` (each shown through `_()`).
+_SPLIT_HEADERS = {
+    # TRANSLATORS: a column header (5 characters wide) in a table of images per class: the training split.
+    "train": N_("train"),
+    # TRANSLATORS: a column header (5 characters wide) in a table of images per class: the validation split.
+    "val": N_("val"),
+    # TRANSLATORS: a column header (5 characters wide) in a table of images per class: the test split.
+    "test": N_("test"),
+}
 _SPLIT_ALIASES = {"train": ("train", "training"), "val": ("val", "valid", "validation"),
                   "test": ("test", "testing")}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -113,14 +123,18 @@ class Dataset:
         """A few lines: where the data came from, its size, and counts per class and split."""
         counts = self.counts()
         width = max(len(c) for c in self.class_names)
-        lines = [f"Data: {self.name} ({self.root}), {self.num_classes} classes, "
-                 f"{self.image_size}×{self.image_size} px",
-                 f"  {'class':<{width}}  " + "  ".join(f"{s:>5}" for s in SPLITS)]
+        # TRANSLATORS: the header of the column of class names, in a table of images per class and split.
+        class_header = _("class")
+        lines = [_("Data: {name} ({root}), {classes} classes, {size}×{size} px").format(
+                     name=self.name, root=self.root, classes=self.num_classes, size=self.image_size),
+                 f"  {class_header:<{width}}  " + "  ".join(f"{_(_SPLIT_HEADERS[s]):>5}" for s in SPLITS)]
         for i, c in enumerate(self.class_names):
             lines.append(f"  {c:<{width}}  " + "  ".join(f"{counts[s][i]:>5}" for s in SPLITS))
-        lines.append(f"  {'total':<{width}}  " + "  ".join(f"{counts[s].sum():>5}" for s in SPLITS))
+        # TRANSLATORS: the last row of a table of images per class and split: the sum over the classes.
+        total = _("total")
+        lines.append(f"  {total:<{width}}  " + "  ".join(f"{counts[s].sum():>5}" for s in SPLITS))
         if self.skipped:
-            lines.append(f"  skipped {len(self.skipped)} unreadable file(s)")
+            lines.append("  " + _("skipped {n} unreadable file(s)").format(n=len(self.skipped)))
         return "\n".join(lines)
 
 
@@ -211,7 +225,7 @@ def _read_files(files: list[tuple[Path, int]], image_size: int, root: Path) -> I
     if len(files) >= 2000:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(files, desc=f"reading {root.name}", unit="img", leave=False)
+        iterator = tqdm(files, desc=_("reading {folder}").format(folder=root.name), unit="img", leave=False)
     for path, label in iterator:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append((path, "not an image file type"))

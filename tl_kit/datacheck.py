@@ -18,6 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .data import IMAGE_SUFFIXES, _find_split_folders, list_class_folders, read_image, shipped_path
+from .i18n import N_, _
+
+#: Why a file that is no image by its suffix is listed as unreadable (kept in English in the report's
+#: data, shown through `_()`; other reasons are the image library's own error messages).
+NOT_AN_IMAGE = N_("not an image file type")
 
 
 @dataclass
@@ -46,24 +51,41 @@ class FolderReport:
     @property
     def problems(self) -> list[str]:
         rel = lambda p: str(p.relative_to(self.root))  # noqa: E731
-        out = [f"unreadable: {rel(p)} ({why})" for p, why in self.unreadable]
-        out += [f"small class: {name!r} has {n} image(s); aim for at least {self.min_per_class}" for name, n in self.small]
+        out = []
+        for path, why in self.unreadable:
+            reason = _(NOT_AN_IMAGE) if why == NOT_AN_IMAGE else why
+            out.append(_("unreadable: {file} ({reason})").format(file=rel(path), reason=reason))
+        out += [_("small class: {name!r} has {n} image(s); aim for at least {minimum}").format(
+            name=name, n=n, minimum=self.min_per_class) for name, n in self.small]
         if self.imbalance > self.max_imbalance:
             big, small = max(self.counts, key=self.counts.get), min(self.counts, key=self.counts.get)
-            out.append(f"imbalanced: {big!r} has {self.imbalance:.1f}× the images of {small!r} ({self.counts[big]} vs "
-                       f"{self.counts[small]}): plain accuracy would reward guessing {big!r}. The lesson scores "
-                       "balanced accuracy (every class counts the same) and can weight the training loss by class "
-                       "(tl_kit.class_weights); more images of the small classes help most.")
+            out.append(_("imbalanced: {big!r} has {ratio:.1f}× the images of {small!r} ({big_count} vs "
+                         "{small_count}): plain accuracy would reward guessing {big!r}. The lesson scores balanced "
+                         "accuracy (every class counts the same) and can weight the training loss by class "
+                         "(tl_kit.class_weights); more images of the small classes help most.").format(
+                big=big, ratio=self.imbalance, small=small, big_count=self.counts[big],
+                small_count=self.counts[small]))
         for group in self.duplicates:
-            kind = "the same image in different classes" if group in self.conflicting else "exact duplicates"
-            out.append(f"{kind}: " + ", ".join(rel(p) for p in group))
+            files = ", ".join(rel(p) for p in group)
+            if group in self.conflicting:
+                out.append(_("the same image in different classes: {files}").format(files=files))
+            else:
+                out.append(_("exact duplicates: {files}").format(files=files))
         return out
 
+    def _sentence(self, markup: bool = False) -> str:
+        """The first line: how many readable images in how many classes, and the imbalance (as HTML
+        with the folder in bold when `markup`)."""
+        text = _("{root}: {n} readable images in {classes} classes (largest ÷ smallest: {ratio:.1f})")
+        root = str(self.root)
+        if markup:
+            text, root = html.escape(text, quote=False), f"<b>{html.escape(root)}</b>"
+        return text.format(root=root, n=sum(self.counts.values()), classes=len(self.counts), ratio=self.imbalance)
+
     def __str__(self) -> str:
-        lines = [f"{self.root}: {sum(self.counts.values())} readable images in {len(self.counts)} classes "
-                 f"(largest ÷ smallest: {self.imbalance:.1f})"]
+        lines = [self._sentence()]
         lines += [f"  {name:<20} {n:>5}" for name, n in self.counts.items()]
-        lines += ["problems:"] + [f"  - {p}" for p in self.problems] if self.problems else ["no problems found"]
+        lines += [_("problems:")] + [f"  - {p}" for p in self.problems] if self.problems else [_("no problems found")]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -71,10 +93,17 @@ class FolderReport:
     def _repr_html_(self) -> str:
         from .tables import html_table
 
-        problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems) or "<li>none</li>"
-        return (f"<p><b>{html.escape(str(self.root))}</b>: {sum(self.counts.values())} readable images in "
-                f"{len(self.counts)} classes (largest ÷ smallest: {self.imbalance:.1f})</p>"
-                f"{html_table(('class', 'images'), self.counts.items())}<p><b>Problems</b></p><ul>{problems}</ul>")
+        # TRANSLATORS: the only item of the list under "Problems" when the folder check found none.
+        none = _("none")
+        problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems) or f"<li>{none}</li>"
+        # TRANSLATORS: a column header in a table of images per class: the class's name.
+        class_header = _("class")
+        # TRANSLATORS: a column header in a table of images per class: how many readable images the class has.
+        headers = (class_header, _("images"))
+        # TRANSLATORS: the heading of the list of what the folder check found wrong.
+        heading = _("Problems")
+        return (f"<p>{self._sentence(markup=True)}</p>"
+                f"{html_table(headers, self.counts.items())}<p><b>{heading}</b></p><ul>{problems}</ul>")
 
 
 def check_folder(path: str | Path, min_per_class: int = 10, max_imbalance: float = 3.0) -> FolderReport:
@@ -89,7 +118,7 @@ def check_folder(path: str | Path, min_per_class: int = 10, max_imbalance: float
         for name, files in list_class_folders(folder).items():
             for file in files:
                 if file.suffix.lower() not in IMAGE_SUFFIXES:
-                    unreadable.append((file, "not an image file type"))
+                    unreadable.append((file, NOT_AN_IMAGE))
                     continue
                 try:
                     read_image(file, 8)

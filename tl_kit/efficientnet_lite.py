@@ -48,6 +48,7 @@ import numpy as np
 
 from . import config
 from .errors import ShapeError, WeightsError
+from .i18n import _
 from .features import write_npz
 from .torch_legacy import read_state_dict
 from .downloads import file_hash
@@ -291,14 +292,15 @@ def imagenet_weights() -> tuple[dict[str, list[np.ndarray]], Path, str]:
     cache = cache_path()
     if cache.is_file():
         try:
-            return _read_cache(cache), cache, f"read from the copy converted earlier, {cache}"
+            return _read_cache(cache), cache, _("read from the copy converted earlier, {path}").format(path=cache)
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
             print(f"The cached EfficientNet-Lite0 weights {cache} are unreadable ({err}); converting them again.")
     source = weights_path()
     verify(source)
     weights = to_keras(read_state_dict(source))
     _write_cache(weights, cache)
-    return weights, source, f"converted from {source.name} ({PACKAGE} {PACKAGE_VERSION}, SHA-256 checked)"
+    return weights, source, _("converted from {file} ({package} {version}, SHA-256 checked)").format(
+        file=source.name, package=PACKAGE, version=PACKAGE_VERSION)
 
 
 def set_weights(model: keras.Model, weights: dict[str, list[np.ndarray]]) -> None:

@@ -26,6 +26,7 @@ from .data import SPLITS, Dataset, take_per_class
 from .errors import DataError, OptionError
 from .tables import html_table
 from .features import extract_features
+from .i18n import N_, _, figure_text
 from .probe import ProbeResult, linear_probe
 from .reporting import (Interval, difference_sentence, gain_contrast_sentence, mean_interval, paired_interval,
                         transfer_verdict)
@@ -76,11 +77,14 @@ class Comparison:
 
     def budget(self) -> str:
         """What each method was given, in words, with what early stopping did in this run."""
-        text = "probes: fitted by their solver (no epochs to choose), C chosen on validation"
+        text = _("probes: fitted by their solver (no epochs to choose), C chosen on validation")
         if self.epochs:
             fired = sum(e < self.max_epochs for e in self.epochs)
-            text += (f"; small CNN: early stopping on validation loss, at most {self.max_epochs} epochs: it ran "
-                     f"{min(self.epochs)}–{max(self.epochs)} epochs, stopped early in {fired} of {len(self.epochs)} runs")
+            # TRANSLATORS: follows "probes: fitted by their solver (no epochs to choose), C chosen on validation".
+            text += _("; small CNN: early stopping on validation loss, at most {max_epochs} epochs: it ran "
+                      "{fewest}–{most} epochs, stopped early in {fired} of {runs} runs").format(
+                max_epochs=self.max_epochs, fewest=min(self.epochs), most=max(self.epochs), fired=fired,
+                runs=len(self.epochs))
         return text
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -89,14 +93,17 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         rows = [(m + (f" ({self.blocks[m]})" if m in self.blocks else ""), a, s) for m, a, s in self.rows()]
-        caption = (f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds; chance "
-                   f"{self.chance:.1%}")
-        return html_table(("method", "balanced test accuracy (mean)", "standard deviation over seeds (points)"), rows,
-                          caption)
+        caption = _("{dataset}, {labels} labels per class, {seeds} seeds; chance {chance:.1%}").format(
+            dataset=self.dataset, labels=self.labels_per_class, seeds=len(self.seeds), chance=self.chance)
+        headers = (_("method"), _("balanced test accuracy (mean)"), _("standard deviation over seeds (points)"))
+        return html_table(headers, rows, caption)
 
     def __str__(self) -> str:
-        return "\n".join([f"{self.dataset}, {self.labels_per_class} labels per class, {len(self.seeds)} seeds"]
-                         + [f"  {m:<22} {a:>6}  (sd {s} points over seeds)" for m, a, s in self.rows()])
+        title = _("{dataset}, {labels} labels per class, {seeds} seeds").format(
+            dataset=self.dataset, labels=self.labels_per_class, seeds=len(self.seeds))
+        # TRANSLATORS: after a method's name and its mean accuracy, on one line of a printed table.
+        spread = _("(sd {sd} points over seeds)")
+        return "\n".join([title] + [f"  {m:<22} {a:>6}  " + spread.format(sd=s) for m, a, s in self.rows()])
 
     def to_json(self) -> dict:
         """Everything measured, plus each gain as [low, mean, high] points, for a run folder."""
@@ -112,8 +119,11 @@ def contrast_gains(first: Comparison, second: Comparison, reference: str = PRETR
     two comparisons share, on the difference of their gains (Welch's interval: the two data
     sets' seeds are independent draws), in whichever direction it falls."""
     shared = [m for m in first.scores if m != reference and m in second.scores and m in METHODS]
-    return [gain_contrast_sentence(f"the gain of {reference} over {m}", first.dataset, first.seed_gains(m, reference),
-                                   second.dataset, second.seed_gains(m, reference)) for m in shared]
+    # TRANSLATORS: the {gain} of sentences such as "{gain} was {mean:.1f} points larger on {name_a} than on …".
+    gain = _("the gain of {method} over {baseline}")
+    return [gain_contrast_sentence(gain.format(method=reference, baseline=m), first.dataset,
+                                   first.seed_gains(m, reference), second.dataset, second.seed_gains(m, reference))
+            for m in shared]
 
 
 def layer_features(model, dataset: Dataset, layers: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
@@ -334,14 +344,19 @@ class StrategyTable:
                         f"{rs[0].trainable_params:,}", f"{np.mean(gap):.0f}" if gap else "—"))
         return out
 
-    columns = ("strategy", "balanced test acc", "95% interval (points)", "s/epoch", "epochs run",
-               "trainable params", "train − val (points)")
+    #: The headers, in English (each shown through `_()`: see `headers`).
+    columns = (N_("strategy"), N_("balanced test acc"), N_("95% interval (points)"), N_("s/epoch"), N_("epochs run"),
+               N_("trainable params"), N_("train − val (points)"))
+
+    def headers(self) -> tuple[str, ...]:
+        """The column headers in the language in use."""
+        return tuple(_(c) for c in self.columns)
 
     def _repr_html_(self) -> str:
-        return html_table(self.columns, self.rows())
+        return html_table(self.headers(), self.rows())
 
     def __str__(self) -> str:
-        rows = [self.columns, *self.rows()]
+        rows = [self.headers(), *self.rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(len(self.columns))]
         return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                          for r in rows)
@@ -365,18 +380,21 @@ class StrategyTable:
         lines = [difference_sentence(name, self.scores(name), reference, self.scores(reference))
                  for name in self.runs if name != reference]
         best = self.best(candidates)
-        lines.append(f"Chosen on validation, the best strategy is {best} (validation "
-                     f"{np.mean([r.val_accuracy for r in self.runs[best]]):.1%}); on test it scored "
-                     f"{np.mean(self.scores(best)):.1%} (the intervals above compare each row with {reference}).")
+        lines.append(_("Chosen on validation, the best strategy is {best} (validation {val:.1%}); on test it scored "
+                       "{test:.1%} (the intervals above compare each row with {reference}).").format(
+            best=best, val=np.mean([r.val_accuracy for r in self.runs[best]]), test=np.mean(self.scores(best)),
+            reference=reference))
         per_epoch = {n: float(np.median([r.seconds_per_epoch for r in rs])) for n, rs in self.runs.items()}
         last = max(per_epoch, key=per_epoch.get)
-        lines.append(f"From {reference} to {last}, a training epoch went from {per_epoch[reference]:.2f} s to "
-                     f"{per_epoch[last]:.2f} s ({per_epoch[last] / max(per_epoch[reference], 1e-9):.0f}×).")
-        lines.append("Every run was trained until validation stopped improving (early stopping fired in each): "
-                     "the same stopping rule for every row, not the same cost (the seconds per epoch above)."
+        lines.append(_("From {reference} to {slowest}, a training epoch went from {before:.2f} s to {after:.2f} s "
+                       "({ratio:.0f}×).").format(reference=reference, slowest=last, before=per_epoch[reference],
+                                                 after=per_epoch[last],
+                                                 ratio=per_epoch[last] / max(per_epoch[reference], 1e-9)))
+        lines.append(_("Every run was trained until validation stopped improving (early stopping fired in each): "
+                       "the same stopping rule for every row, not the same cost (the seconds per epoch above).")
                      if self.budget_equal else
-                     "Not every run stopped early: some rows hit their epoch limit, so the budget was not equal "
-                     "for all; read those rows with care.")
+                     _("Not every run stopped early: some rows hit their epoch limit, so the budget was not equal "
+                       "for all; read those rows with care."))
         return lines
 
     def plot(self, title: str, reference: str):
@@ -398,26 +416,29 @@ class StrategyTable:
                         yerr=interval.half_width / 100, fmt="o", capsize=4, color=f"C{i}", label=name)
         others = [(i, n) for i, n in enumerate(self.runs) if n != reference]
         short = reference.split(":")[0]
+        xlabel = figure_text("row − {reference} (points)").format(reference=short)
         clear = draw_paired_differences(
             diff_ax, [(-k, textwrap.fill(n, 32), paired_interval(self.scores(n), self.scores(reference)), f"C{i}")
-                      for k, (i, n) in enumerate(others)], f"row − {short} (points)")
+                      for k, (i, n) in enumerate(others)], xlabel)
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, numticks=6))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set_xlabel("seconds per training epoch (log scale)")
+        ax.set_xlabel(figure_text("seconds per training epoch (log scale)"))
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_ylabel("balanced test accuracy")
+        ax.set_ylabel(figure_text("balanced test accuracy"))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)  # below: long row names
-        ax.set_title("Cost and accuracy (mean over seeds, 95% interval)", fontsize=9)
+        ax.set_title(figure_text("Cost and accuracy (mean over seeds, 95% interval)"), fontsize=9)
         fig.suptitle(title, fontsize=10)
         fig.tight_layout()
-        fig.alt_text = (f"Left: balanced test accuracy against seconds per training epoch (log scale) for {len(self.runs)} "
-                        f"strategies, from {min(self.runs, key=lambda n: np.mean(self.scores(n)))} (lowest) to "
-                        f"{max(self.runs, key=lambda n: np.mean(self.scores(n)))} (highest). Right: each row minus "
-                        f"{short}, paired over seeds with 95% intervals: {clear} of {len(others)} exclude zero.")
+        fig.alt_text = _("Left: balanced test accuracy against seconds per training epoch (log scale) for {rows} "
+                         "strategies, from {lowest} (lowest) to {highest} (highest). Right: each row minus "
+                         "{reference}, paired over seeds with 95% intervals: {clear} of {others} exclude zero.").format(
+            rows=len(self.runs), lowest=min(self.runs, key=lambda n: np.mean(self.scores(n))),
+            highest=max(self.runs, key=lambda n: np.mean(self.scores(n))), reference=short, clear=clear,
+            others=len(others))
         return fig
 
     def to_json(self) -> dict:

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from .errors import ModelFileError, ShapeError
+from .i18n import N_, _
 from .preprocessing import read_rgb, takes_raw_pixels, vgg16_rescaling
 
 #: the file name of the exported classifier in a run folder
@@ -82,27 +83,38 @@ def export_classifier(model: keras.Model, path: str | Path) -> Path:
     return path
 
 
-USAGE = """# How to use `{file}` without tl-kit
+#: HOW_TO_USE.md: its prose and code comments are filled in, in the language in use (the `USAGE_*` texts below).
+USAGE = """# {title}
 
-A {classes}-class image classifier: {names}. It takes RGB pictures with values 0–255, of any
-height and width (one size per batch; it resizes them to {size}×{size} itself, and prepares
-the pixels as its network expects), and returns one probability per class, in this order.
-Nothing from tl-kit is needed: Keras 3 (any backend) and Pillow.
+{about}
 
 ```python
 import keras
 import numpy as np
 from PIL import Image
 
-model = keras.saving.load_model("{file}")  # run this in the run folder, or give the file's full path
+model = keras.saving.load_model("{file}")  # {where}
 class_names = {names_json}
-image = np.asarray(Image.open("my_picture.jpg").convert("RGB"))  # (height, width, 3), 0–255
+image = np.asarray(Image.open("my_picture.jpg").convert("RGB"))  # {shape}
 probabilities = model.predict(image[None], verbose=0)[0]
 print(class_names[int(probabilities.argmax())], float(probabilities.max()))
 ```
 
-With tl-kit installed, `python -m tl_kit predict {folder} my_picture.jpg` does the same.
+{with_kit}
 """
+# TRANSLATORS: the title of HOW_TO_USE.md, a Markdown file saved beside an exported classifier; {file} is its file name.
+USAGE_TITLE = N_("How to use `{file}` without tl-kit")
+# TRANSLATORS: the first paragraph of HOW_TO_USE.md (Markdown; the line breaks may go); {names} are the class names.
+USAGE_ABOUT = N_("""A {classes}-class image classifier: {names}. It takes RGB pictures with values 0–255, of any
+height and width (one size per batch; it resizes them to {size}×{size} itself, and prepares
+the pixels as its network expects), and returns one probability per class, in this order.
+Nothing from tl-kit is needed: Keras 3 (any backend) and Pillow.""")
+# TRANSLATORS: a Python comment in HOW_TO_USE.md, after the line that loads the model file (keep it on one line).
+USAGE_WHERE = N_("run this in the run folder, or give the file's full path")
+# TRANSLATORS: a Python comment in HOW_TO_USE.md: the shape and values of the picture's array (keep it on one line).
+USAGE_SHAPE = N_("(height, width, 3), 0–255")
+# TRANSLATORS: the last line of HOW_TO_USE.md; keep the command in backquotes as it is.
+USAGE_WITH_KIT = N_("With tl-kit installed, `python -m tl_kit predict {folder} my_picture.jpg` does the same.")
 
 
 def write_usage(folder: str | Path, class_names: list[str], image_size: int, file: str = CLASSIFIER_FILE) -> Path:
@@ -110,8 +122,12 @@ def write_usage(folder: str | Path, class_names: list[str], image_size: int, fil
     lines of plain Keras that run it."""
     folder = Path(folder)
     path = folder / USAGE_FILE
-    path.write_text(USAGE.format(file=file, classes=len(class_names), names=", ".join(class_names),
-                                 names_json=json.dumps(list(class_names)), size=image_size, folder=folder))
+    text = USAGE.format(title=_(USAGE_TITLE).format(file=file),
+                        about=_(USAGE_ABOUT).format(classes=len(class_names), names=", ".join(class_names),
+                                                    size=image_size),
+                        file=file, where=_(USAGE_WHERE), names_json=json.dumps(list(class_names)),
+                        shape=_(USAGE_SHAPE), with_kit=_(USAGE_WITH_KIT).format(folder=folder))
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import config
 from .errors import LayerError, OptionError, ShapeError
+from .i18n import _
 from .preprocessing import model_input
 from .training import batch_predict
 
@@ -120,10 +121,14 @@ class FeatureCache:
             except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
                 self.corrupt += 1
                 if shared:  # the teacher's folder: report it, never touch it
-                    print(f"The shared features {path} are unreadable ({err}); computing them here. Tell whoever "
-                          "manages the shared folder to run `python -m tl_kit prefetch --features` again.")
+                    # TRANSLATORS: {error} is the reason, in English (e.g. "its checksum does not match").
+                    print(_("The shared features {path} are unreadable ({error}); computing them here. Tell whoever "
+                            "manages the shared folder to run `python -m tl_kit prefetch --features` again.").format(
+                        path=path, error=err))
                     continue
-                print(f"The cached features {path} are unreadable ({err}); recomputing them.")
+                # TRANSLATORS: {error} is the reason, in English (e.g. "its checksum does not match").
+                print(_("The cached features {path} are unreadable ({error}); recomputing them.").format(
+                    path=path, error=err))
                 path.unlink(missing_ok=True)
                 continue
             if shared:
@@ -159,7 +164,9 @@ class FeatureCache:
                                "checksum": _digest([features.tobytes()])})
             write_npz(path, features=features, meta=np.array(meta))
         except OSError as err:
-            print(f"Could not write the feature cache under {path.parent} ({err}); keeping it in memory only.")
+            # TRANSLATORS: {error} is the system's reason, in English (e.g. "[Errno 28] No space left on device").
+            print(_("Could not write the feature cache under {folder} ({error}); keeping it in memory only.").format(
+                folder=path.parent, error=err))
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -286,7 +293,9 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
     if missing:
         todo = model if missing == names else feature_model(base, missing, pooling)
         steps = -(-len(images) // batch_size)
-        callbacks = [_progress_callback(steps, "extracting " + ", ".join(missing))] if progress else []
+        # TRANSLATORS: a progress bar's description; {layers} are layer names such as "block5_pool".
+        description = _("extracting {layers}").format(layers=", ".join(missing))
+        callbacks = [_progress_callback(steps, description)] if progress else []
         start = time.perf_counter()
         outputs = batch_predict(todo, model_input(base, images), batch_size, callbacks)
         seconds = time.perf_counter() - start
@@ -296,9 +305,18 @@ def extract_features(base, images: np.ndarray, layers: str | list[str] = "block5
             if cache:
                 cache.put(keys[name], found[name])
         if verbose:
-            print(f"{', '.join(missing)}: computed {len(images)} images in {seconds:.1f} s "
-                  f"({len(images) / seconds:.0f} images/s){', cached' if cache else ''}")
+            numbers = dict(layers=", ".join(missing), n=len(images), seconds=seconds, rate=len(images) / seconds)
+            if cache:
+                # TRANSLATORS: {layers} are layer names such as "block5_pool"; {rate} is images per second.
+                print(_("{layers}: computed {n} images in {seconds:.1f} s ({rate:.0f} images/s), cached").format(
+                    **numbers))
+            else:
+                print(_("{layers}: computed {n} images in {seconds:.1f} s ({rate:.0f} images/s)").format(**numbers))
     if verbose and len(missing) < len(names):
-        where = "the teacher's shared cache" if cache.shared_hits > shared_before else "the cache"
-        print(f"{', '.join(n for n in names if n not in missing)}: {len(images)} images from {where}")
+        found_names = ", ".join(n for n in names if n not in missing)
+        if cache.shared_hits > shared_before:
+            # TRANSLATORS: {layers} are layer names such as "block5_pool"; the features were read, not computed.
+            print(_("{layers}: {n} images from the teacher's shared cache").format(layers=found_names, n=len(images)))
+        else:
+            print(_("{layers}: {n} images from the cache").format(layers=found_names, n=len(images)))
     return found[names[0]] if single else found

@@ -21,6 +21,7 @@ import numpy as np
 
 from .batchnorm import is_batchnorm
 from .errors import FreezeError
+from .i18n import N_, _
 
 #: The name the kit gives the new classifier head inside a transfer model.
 HEAD = "head"
@@ -58,10 +59,10 @@ class Preset:
         return self.label
 
 
-FEATURE_EXTRACTION = Preset("feature_extraction", "feature extraction: freeze the whole base", 0)
-FINE_TUNE_LAST_BLOCK = Preset("fine_tune_last_block", "fine-tune the last block", 1)
-FINE_TUNE_LAST_TWO_BLOCKS = Preset("fine_tune_last_two_blocks", "fine-tune the last two blocks", 2)
-TRAIN_ALL = Preset("train_all", "train everything", None)
+FEATURE_EXTRACTION = Preset("feature_extraction", N_("feature extraction: freeze the whole base"), 0)
+FINE_TUNE_LAST_BLOCK = Preset("fine_tune_last_block", N_("fine-tune the last block"), 1)
+FINE_TUNE_LAST_TWO_BLOCKS = Preset("fine_tune_last_two_blocks", N_("fine-tune the last two blocks"), 2)
+TRAIN_ALL = Preset("train_all", N_("train everything"), None)
 #: Preset id → Preset, from the most frozen to the least.
 PRESETS: dict[str, Preset] = {p.id: p for p in (FEATURE_EXTRACTION, FINE_TUNE_LAST_BLOCK, FINE_TUNE_LAST_TWO_BLOCKS,
                                                 TRAIN_ALL)}
@@ -268,9 +269,10 @@ class FreezeSummary:
         return "<1%" if 0 < self.cached_step_cost < 0.005 else f"{self.cached_step_cost:.0%}"
 
     def __repr__(self) -> str:
-        return (f"trainable {self.trainable_params:,} · frozen {self.frozen_params:,} · one step costs "
-                f"~{self.relative_step_cost:.0%} of training everything ({self.cached_share} with the "
-                f"frozen prefix cached)")
+        return _("trainable {trainable:,} · frozen {frozen:,} · one step costs ~{cost:.0%} of training everything "
+                 "({cached} with the frozen prefix cached)").format(
+            trainable=self.trainable_params, frozen=self.frozen_params, cost=self.relative_step_cost,
+            cached=self.cached_share)
 
 
 def summarize(model, trainable: Iterable[str] | None = None) -> FreezeSummary:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import config
 from .errors import TLKitError
+from .i18n import _
 from .lessons import LESSONS, reference_images_per_s
 from .profiles import Profile, get_profile
 
@@ -26,7 +27,7 @@ def measure_speed(model, batch: int = 8, repeats: int = 2) -> float:
     x = np.random.default_rng(0).uniform(0, 255, (batch, *model.input_shape[1:])).astype("float32")
     model.predict_on_batch(x)
     best = float("inf")
-    for _ in range(repeats):
+    for _repeat in range(repeats):
         start = time.perf_counter()
         model.predict_on_batch(x)
         best = min(best, time.perf_counter() - start)
@@ -50,7 +51,11 @@ class LessonEstimate:
     @property
     def text(self) -> str:
         """"~ 4.2 min", or says that there is no reference time to scale (rather than a guess)."""
-        return "   (not timed yet)" if self.minutes is None else f"~{self.minutes:5.1f} min"
+        if self.minutes is None:
+            # TRANSLATORS: in the table of lesson times, where a lesson was never timed in this profile.
+            return "   " + _("(not timed yet)")
+        # TRANSLATORS: a lesson's estimated time, in the table of lesson times.
+        return _("~{minutes:5.1f} min").format(minutes=self.minutes)
 
 
 def estimate_lessons(profile: Profile, images_per_s: float) -> list[LessonEstimate]:
@@ -95,32 +100,41 @@ def precision_line(profile: Profile, hardware: list[str] | None, gpu: bool = Fal
     'precision: float32 (the default)'
     """
     env = config.SETTINGS["precision"].env
-    flags = " nor ".join(BF16_FLAGS)
+    first, second = BF16_FLAGS
     if gpu:
-        chosen = " (the default)" if profile.precision == "float32" else f" (set by {env})"
-        return (f"precision: {profile.precision}{chosen}; the "
-                f"lessons compute on a GPU here, where the kit has not measured {env}=mixed_bfloat16 (its "
-                "measurement is on a CPU: docs/configuration.md, Profiles), so it gives no advice either way.")
-    if hardware is None:
-        found = ("the kit could not read this CPU's features (it reads /proc/cpuinfo, which only Linux has), so "
-                 "it cannot tell whether bfloat16 is done in hardware here")
         if profile.precision == "float32":
-            return f"precision: float32 (the default); {found}: keep float32 unless you time both."
-        return f"precision: {profile.precision} (set by {env}); {found}: time a lesson with and without it."
+            return _("precision: float32 (the default); the lessons compute on a GPU here, where the kit has not "
+                     "measured {env}=mixed_bfloat16 (its measurement is on a CPU: docs/configuration.md, Profiles), so "
+                     "it gives no advice either way.").format(env=env)
+        return _("precision: {precision} (set by {env}); the lessons compute on a GPU here, where the kit has not "
+                 "measured {env}=mixed_bfloat16 (its measurement is on a CPU: docs/configuration.md, Profiles), so it "
+                 "gives no advice either way.").format(precision=profile.precision, env=env)
+    if hardware is None:
+        if profile.precision == "float32":
+            return _("precision: float32 (the default); the kit could not read this CPU's features (it reads "
+                     "/proc/cpuinfo, which only Linux has), so it cannot tell whether bfloat16 is done in hardware "
+                     "here: keep float32 unless you time both.")
+        return _("precision: {precision} (set by {env}); the kit could not read this CPU's features (it reads "
+                 "/proc/cpuinfo, which only Linux has), so it cannot tell whether bfloat16 is done in hardware here: "
+                 "time a lesson with and without it.").format(precision=profile.precision, env=env)
     if profile.precision != "float32":
         if hardware:
-            return (f"precision: {profile.precision} (set by {env}); this CPU does bfloat16 in hardware "
-                    f"({', '.join(hardware)}), the only case where the kit measured it faster (docs/configuration.md, Profiles).")
-        return (f"precision: {profile.precision} (set by {env}), but this CPU lists neither {flags} among its "
-                f"features: it has no bfloat16 arithmetic in hardware, so {profile.precision} may be slower than "
-                f"float32 here; unset {env} to go back to float32.")
+            return _("precision: {precision} (set by {env}); this CPU does bfloat16 in hardware ({features}), the "
+                     "only case where the kit measured it faster (docs/configuration.md, Profiles).").format(
+                precision=profile.precision, env=env, features=", ".join(hardware))
+        return _("precision: {precision} (set by {env}), but this CPU lists neither {first} nor {second} among its "
+                 "features: it has no bfloat16 arithmetic in hardware, so {precision} may be slower than float32 "
+                 "here; unset {env} to go back to float32.").format(precision=profile.precision, env=env,
+                                                                   first=first, second=second)
     if hardware:
-        return (f"precision: float32 (the default). This CPU does bfloat16 in hardware ({', '.join(hardware)}): "
-                f"{env}=mixed_bfloat16 ran VGG16 about 2× faster on the kit's reference CPU, at the same accuracy "
-                "(docs/configuration.md, Profiles), so it is worth trying here.")
-    return (f"precision: float32 (the default), and it stays the right choice here: this CPU lists neither {flags} "
-            f"among its features, so it has no bfloat16 arithmetic in hardware, and {env}=mixed_bfloat16 would "
-            "emulate it in software: the kit measured a speed-up only on a CPU that has it (docs/configuration.md, Profiles).")
+        return _("precision: float32 (the default). This CPU does bfloat16 in hardware ({features}): "
+                 "{env}=mixed_bfloat16 ran VGG16 about 2× faster on the kit's reference CPU, at the same accuracy "
+                 "(docs/configuration.md, Profiles), so it is worth trying here.").format(
+            features=", ".join(hardware), env=env)
+    return _("precision: float32 (the default), and it stays the right choice here: this CPU lists neither {first} "
+             "nor {second} among its features, so it has no bfloat16 arithmetic in hardware, and "
+             "{env}=mixed_bfloat16 would emulate it in software: the kit measured a speed-up only on a CPU that has "
+             "it (docs/configuration.md, Profiles).").format(first=first, second=second, env=env)
 
 
 def precision_advice(profile: Profile | None = None) -> str:
@@ -144,27 +158,33 @@ def report(profile: Profile | None = None, measure: bool = True) -> str:
     profile = profile or get_profile()
     lines = ["tl-kit · " + runtime_summary(), describe_profile(profile), precision_advice(profile)]
     try:
-        lines.append(f"VGG16 weights: {resolve_weights('auto')}")
+        lines.append(_("VGG16 weights: {source}").format(source=resolve_weights("auto")))
     except TLKitError as err:
-        lines.append(f"VGG16 weights: PROBLEM — {err}")
+        lines.append(_("VGG16 weights: PROBLEM — {error}").format(error=err))
     try:
         name, root = resolve_data_root()
-        source = f"from ${config.SETTINGS['data'].env}" if config.data_choice() else "the default"
-        lines.append(f"data for the lessons: {name} ({source}, {root})")
+        if config.data_choice():
+            lines.append(_("data for the lessons: {name} (from ${env}, {root})").format(
+                name=name, env=config.SETTINGS["data"].env, root=root))
+        else:
+            lines.append(_("data for the lessons: {name} (the default, {root})").format(name=name, root=root))
     except TLKitError as err:
-        lines.append(f"data: PROBLEM — {err}")
+        lines.append(_("data: PROBLEM — {error}").format(error=err))
     for name in SHIPPED:
         try:
             dataset = load_dataset(name, profile=profile)
-            lines.append(f"  shipped data set {name}: {dataset.num_classes} classes; this profile uses "
-                         f"{len(dataset.y_train)} train / {len(dataset.y_val)} val / {len(dataset.y_test)} test images")
+            lines.append("  " + _("shipped data set {name}: {classes} classes; this profile uses {train} train / "
+                                  "{val} val / {test} test images").format(
+                name=name, classes=dataset.num_classes, train=len(dataset.y_train), val=len(dataset.y_val),
+                test=len(dataset.y_test)))
         except TLKitError as err:
-            lines.append(f"  shipped data set {name}: PROBLEM — {err}")
+            lines.append("  " + _("shipped data set {name}: PROBLEM — {error}").format(name=name, error=err))
     if measure:
         speed = measure_vgg16_speed(profile.image_size)
-        lines.append(f"VGG16 forward here: {speed:.0f} images/s at {profile.image_size} px "
-                     f"(reference machine: {reference_images_per_s(profile.name):.0f})")
-        lines.append("estimated time per lesson in this profile:")
+        lines.append(_("VGG16 forward here: {speed:.0f} images/s at {size} px (reference machine: "
+                       "{reference:.0f})").format(speed=speed, size=profile.image_size,
+                                                  reference=reference_images_per_s(profile.name)))
+        lines.append(_("estimated time per lesson in this profile:"))
         for est in estimate_lessons(profile, speed):
             lines.append(f"  {est.notebook:<32} {est.text}  {est.title}")
     return "\n".join(lines)
@@ -181,14 +201,14 @@ def check_environment() -> list[str]:
     for module, package in (("ipywidgets", "ipywidgets"), ("jupyterlab_widgets", "jupyterlab-widgets"),
                             ("matplotlib", "matplotlib"), ("sklearn", "scikit-learn"), ("h5py", "h5py")):
         if importlib.util.find_spec(module) is None:
-            problems.append(f"- The package {package} is missing: `pip install {package}` "
-                            "(or run `make lab`, which installs everything).")
+            problems.append("- " + _("The package {package} is missing: `pip install {package}` (or run `make lab`, "
+                                     "which installs everything).").format(package=package))
     try:
         read_offline_conv_weights(offline_weights_path())
     except TLKitError as err:
-        problems.append(f"- Offline weights: {err}")
+        problems.append("- " + _("Offline weights: {error}").format(error=err))
     try:
         resolve_data_root()
     except TLKitError as err:
-        problems.append(f"- Data: {err}")
+        problems.append("- " + _("Data: {error}").format(error=err))
     return problems

@@ -28,6 +28,7 @@ import keras
 import numpy as np
 
 from .errors import LayerError, ShapeError
+from .i18n import _
 
 
 def layer_chain(model) -> list:
@@ -250,10 +251,16 @@ class HeatPlace:
     def sentence(self) -> str:
         """One line: empty, or where the heat lies against the share of the cells."""
         if self.empty:
-            return (f"empty map: Σ α_k A^k is at most {self.peak:.2g}, ≤ 0 in all {self.grid[0] * self.grid[1]} "
-                    "cells, so no place raises this class's score")
-        return (f"{self.ring:.0%} of the heat on the frame's cells ({self.ring_cells:.0%} of the cells), "
-                f"{self.bare:.0%} on cells with no object pixel ({self.bare_cells:.0%} of the cells)")
+            # TRANSLATORS: printed after "{row}, image {n} ({title}): " in lesson 05; Σ α_k A^k is Grad-CAM's
+            # weighted sum of a conv layer's maps before the ReLU (keep the formula as it is).
+            return _("empty map: Σ α_k A^k is at most {peak:.2g}, ≤ 0 in all {cells} cells, so no place raises "
+                     "this class's score").format(peak=self.peak, cells=self.grid[0] * self.grid[1])
+        # TRANSLATORS: printed after "{row}, image {n} ({title}): " in lesson 05: where a Grad-CAM heatmap puts its
+        # heat, counted on the conv layer's grid of cells; the frame's cells are the outer ring of cells along the
+        # picture's edge.
+        return _("{ring:.0%} of the heat on the frame's cells ({ring_cells:.0%} of the cells), {bare:.0%} on cells "
+                 "with no object pixel ({bare_cells:.0%} of the cells)").format(
+            ring=self.ring, ring_cells=self.ring_cells, bare=self.bare, bare_cells=self.bare_cells)
 
 
 def heat_place(cam: GradCAM, image: np.ndarray, tolerance: float = 24.0) -> HeatPlace:
@@ -347,18 +354,25 @@ def favourites_sentence(common: dict[str, Favourites], level: float = 0.05) -> s
     first = next(iter(common.values()))
     by_class = sum(f.class_p < level for f in common.values())
     by_colour = sum(f.colour_p < level for f in common.values())
-    counted = (f"{by_class} of {n} channels have one class among their top {first.k} more often than "
-               f"{1 - level:.0%} of {len(first.chance_counts)} random sets of {first.k} training images do; "
-               f"{by_colour} of {n} have a mean colour farther from the average than {1 - level:.0%} of those sets. ")
+    # TRANSLATORS: the first sentence of lesson 05's summary of what channels' favourite images share; {k} is how
+    # many favourites each channel has (e.g. 6), {draws} how many random sets of as many training images they are
+    # set against.
+    counted = _("{by_class} of {n} channels have one class among their top {k} more often than {share:.0%} of {draws} "
+                "random sets of {k} training images do; {by_colour} of {n} have a mean colour farther from the average "
+                "than {share:.0%} of those sets.").format(by_class=by_class, n=n, k=first.k, share=1 - level,
+                                                          draws=len(first.chance_counts), by_colour=by_colour)
     if by_colour > by_class:
-        verdict = ("Here colour sets the favourites apart more often than class: these channels respond to a "
-                   "colour across classes.")
+        verdict = _("Here colour sets the favourites apart more often than class: these channels respond to a "
+                    "colour across classes.")
     elif by_class > by_colour:
-        verdict = ("Here class sets the favourites apart more often than colour: these channels behave more like "
-                   "detectors of (parts of) a class.")
+        verdict = _("Here class sets the favourites apart more often than colour: these channels behave more like "
+                    "detectors of (parts of) a class.")
     elif by_class:
-        verdict = "Class and colour set them apart equally often: the images themselves must tell which came first."
+        verdict = _("Class and colour set them apart equally often: the images themselves must tell which came "
+                    "first.")
     else:
-        verdict = ("Neither class nor colour sets the favourites apart from random images: look for a shape or a "
-                   "texture they share.")
-    return counted + verdict
+        verdict = _("Neither class nor colour sets the favourites apart from random images: look for a shape or a "
+                    "texture they share.")
+    # TRANSLATORS: joins the two sentences of the summary: {counted} "1 of 4 channels have one class …", then
+    # {verdict} "Here class sets the favourites apart …" (the space between them is the English sentence gap).
+    return _("{counted} {verdict}").format(counted=counted, verdict=verdict)

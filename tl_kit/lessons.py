@@ -78,7 +78,9 @@ def _duration(seconds: float) -> str:
 def header_time(notebook: str) -> str:
     """The time line under a lesson's title, written from lesson_times.json so that it always says
     what was measured, where: cpu on the reference 2-core machine, gpu on the device named there.
-    Lesson 00 scales the same numbers to the learner's machine."""
+    Lesson 00 scales the same numbers to the learner's machine. The line is part of the English
+    notebook's source, so it stays in English: the Chinese lessons get it through their own
+    catalogs (`tl_kit.translate`), not through the kit's."""
     times = read_times()
     seconds = times["seconds"].get(notebook, {})
     cpu, gpu = seconds.get("cpu"), seconds.get("gpu")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .errors import TLKitError
+from .i18n import _, set_language
 from .profiles import Profile, get_profile
 
 
@@ -44,13 +45,16 @@ def runtime_summary() -> str:
         backend_version = __import__(backend).__version__
     except (ImportError, AttributeError):
         backend_version = "?"
-    device = "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores)"
+    device = "GPU" if gpu_available() else _("CPU ({cores} cores)").format(cores=os.cpu_count())
     return (f"Python {platform.python_version()} · Keras {keras.__version__} on {backend} {backend_version}"
             f" · {device}")
 
 
-def start(seed: int = 0, quiet: bool = False) -> Profile:
+def start(seed: int = 0, quiet: bool = False, language: str | None = None) -> Profile:
     """Set up a lesson: seed every random generator, shorten kit errors, print what this runs on.
+
+    `language` is the lesson's ("zh_CN" in `notebooks/zh/`): the kit's sentences, widgets and
+    figure labels follow it (`TL_KIT_LANG` overrides it; see `tl_kit.i18n`).
 
     Returns the active profile (see `tl_kit.profiles`). Call it in the first cell:
 
@@ -60,6 +64,7 @@ def start(seed: int = 0, quiet: bool = False) -> Profile:
     """
     import keras
 
+    set_language(language or "en")
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":  # its retracing warnings mean nothing to a student
         import tensorflow as tf
@@ -78,12 +83,14 @@ def describe_profile(profile: Profile) -> str:
     """One line on the profile: its name, why it was chosen, image size and images per class."""
 
     def n(x):
-        return "all" if x is None else str(x)
+        return _("all") if x is None else str(x)
 
-    precision = "" if profile.precision == "float32" else f", {profile.precision} (bfloat16 arithmetic)"
-    return (f"profile {profile.name} ({profile.reason or 'default'}): {profile.image_size}×{profile.image_size} px, "
-            f"per class {n(profile.train_per_class)} train / {n(profile.val_per_class)} val / "
-            f"{n(profile.test_per_class)} test, batch {profile.batch_size}{precision}")
+    precision = "" if profile.precision == "float32" else _(", {precision} (bfloat16 arithmetic)").format(
+        precision=profile.precision)
+    return _("profile {name} ({reason}): {size}×{size} px, per class {train} train / {val} val / {test} test, "
+             "batch {batch}").format(name=profile.name, reason=profile.reason or _("default"), size=profile.image_size,
+                                     train=n(profile.train_per_class), val=n(profile.val_per_class),
+                                     test=n(profile.test_per_class), batch=profile.batch_size) + precision
 
 
 def show_code(obj) -> None:
@@ -114,4 +121,4 @@ def show_figure(fig) -> None:
     if get_ipython is not None and get_ipython() is not None:
         display(fig)
     plt.close(fig)
-    print(f"Figure: {text}")
+    print(_("Figure: {text}").format(text=text))

@@ -6,12 +6,14 @@ and a test (or a teacher preparing slides) can save it with `fig.savefig(...)`.
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import PercentFormatter
 import numpy as np
 
+from .i18n import N_, _, figure_text
 from .reporting import Interval, mean_interval
 
 
@@ -24,6 +26,12 @@ def _alt(fig: plt.Figure, text: str) -> plt.Figure:
 
 def _pct(x: float) -> str:
     return f"{x:.0%}"
+
+
+def _chain(items: Sequence[str], template: str) -> str:
+    """`items` linked pairwise by a translated `template` with {a} and {b}: "x to y to z" from
+    `_("{a} to {b}")`, so that the word between them is translated too ("" for no items)."""
+    return functools.reduce(lambda a, b: template.format(a=a, b=b), items) if len(items) else ""
 
 
 def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 6,
@@ -47,20 +55,26 @@ def plot_examples(images: np.ndarray, labels: np.ndarray, class_names: Sequence[
         fig.suptitle(title)
     fig.tight_layout()
     shown = ", ".join(f"{name} ({min(per_class, int(np.sum(labels == r)))})" for r, name in enumerate(class_names))
-    return _alt(fig, f"Example images in a grid, one row per class, up to {per_class} per row: {shown}.")
+    return _alt(fig, _("Example images in a grid, one row per class, up to {per_class} per row: {shown}.").format(
+        per_class=per_class, shown=shown))
 
 
 def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "accuracy",
                  title: str | None = None, before: dict[str, list[float]] | None = None,
-                 before_label: str = "phase 1: head only") -> plt.Figure:
+                 before_label: str | None = None) -> plt.Figure:
     """Loss and `metric` per epoch (train solid, validation dashed) for one or more named runs, on
     shared, honest axes (accuracy from 0 to 1, loss from 0).
 
     `before` is a history that every run continued from (lesson 03's phase 1): it is drawn once,
     in grey, and each run's epochs follow it on the same time axis, after a line marking where
     the runs begin. (With early stopping the runs start from the best epoch of `before`, not
-    necessarily its last one.)
+    necessarily its last one.) Its legend label is `before_label`, by default "phase 1: head only".
     """
+    def curve(run: str, validation: bool) -> str:
+        # TRANSLATORS: a legend entry: a training run's name (possibly empty), then which of its curves it is.
+        return (figure_text("{run} val") if validation else figure_text("{run} train")).format(run=run)
+
+    before_label = figure_text("phase 1: head only") if before_label is None else before_label
     fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.6))
     offset = 0
     if before:
@@ -70,10 +84,10 @@ def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "ac
                 if f"{prefix}{key}" in before:
                     values = before[f"{prefix}{key}"]
                     ax.plot(np.arange(1, len(values) + 1), values, color="0.55", linestyle=style,
-                            label=f"{before_label} {'val' if prefix else 'train'}")
+                            label=curve(before_label, bool(prefix)))
             ax.axvline(offset + 0.5, color="0.3", linewidth=1, linestyle=":")
-            ax.annotate(" next phase starts", (offset + 0.5, 0.93), xycoords=("data", "axes fraction"), fontsize=7,
-                        color="0.3")
+            ax.annotate(" " + figure_text("next phase starts"), (offset + 0.5, 0.93),
+                        xycoords=("data", "axes fraction"), fontsize=7, color="0.3")
     for i, (name, hist) in enumerate(histories.items()):
         color = f"C{i}"
         for ax, key in ((ax_loss, "loss"), (ax_metric, metric)):
@@ -82,35 +96,47 @@ def plot_history(histories: dict[str, dict[str, list[float]]], metric: str = "ac
                     values = hist[f"{prefix}{key}"]
                     epochs = offset + np.arange(1, len(values) + 1)
                     ax.plot(epochs, values, color=color, linestyle=style, marker="." if len(values) < 6 else None,
-                            label=f"{name} {'val' if prefix else 'train'}".strip())
+                            label=curve(name, bool(prefix)).strip())
     for ax in (ax_loss, ax_metric):
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     ax_loss.set_ylim(bottom=0)
     ax_metric.set_ylim(0, 1)
     ax_metric.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax_loss.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="loss")
-    ax_metric.set(xlabel="epoch", ylabel="accuracy (plain, not balanced)" if metric == "accuracy" else metric,
-                  title=metric)
+    ax_loss.set(xlabel=figure_text("epoch"), ylabel=figure_text("loss (cross-entropy)"), title=figure_text("loss"))
+    accuracy = metric == "accuracy"  # the kit's own metric has its name translated; another is a Keras key
+    ax_metric.set(xlabel=figure_text("epoch"),
+                  ylabel=figure_text("accuracy (plain, not balanced)") if accuracy else metric,
+                  title=figure_text("accuracy") if accuracy else metric)
     ax_metric.legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    finals = "; ".join(f"{(name + ' ') if name else ''}validation {metric} {_pct(h[f'val_{metric}'][-1])} after "
-                       f"{len(h[f'val_{metric}'])} epochs" for name, h in histories.items() if h.get(f"val_{metric}"))
-    phase = " A first phase, in grey, comes before a dotted line; the runs continue after it." if before else ""
-    return _alt(fig, f"Training curves: loss (left) and {metric} (right) per epoch, training solid and validation "
-                     f"dashed.{phase} Last epoch's values: {finals or 'none yet'} (with early stopping the model "
-                     "kept is its best epoch, which the tables score).")
+    said = _("accuracy") if accuracy else metric
+    finals = "; ".join(
+        (_("{run} validation {metric} {value} after {n} epochs") if name else
+         _("validation {metric} {value} after {n} epochs")).format(run=name, metric=said,
+                                                                   value=_pct(h[f"val_{metric}"][-1]),
+                                                                   n=len(h[f"val_{metric}"]))
+        for name, h in histories.items() if h.get(f"val_{metric}"))
+    sentences = [_("Training curves: loss (left) and {metric} (right) per epoch, training solid and validation "
+                   "dashed.").format(metric=said)]
+    if before:
+        sentences.append(_("A first phase, in grey, comes before a dotted line; the runs continue after it."))
+    sentences.append(_("Last epoch's values: {finals} (with early stopping the model kept is its best epoch, which "
+                       "the tables score).").format(finals=finals or _("none yet")))
+    return _alt(fig, " ".join(sentences))
 
 
 def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
-                   title: str = "Confusion matrix (test)") -> plt.Figure:
+                   title: str | None = None) -> plt.Figure:
     """Rows = true class, columns = predicted class. Each cell shows how many test images it
     holds (a count, which stays honest when a class has only a few images), its colour the
-    fraction of that row, so that classes of different sizes can be compared."""
+    fraction of that row, so that classes of different sizes can be compared. The title is by
+    default "Confusion matrix (test)"."""
     from sklearn.metrics import confusion_matrix
 
+    title = figure_text("Confusion matrix (test)") if title is None else title
     counts = confusion_matrix(y_true, y_pred, labels=np.arange(len(class_names)))
     fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     n = len(class_names)
@@ -121,18 +147,24 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence
                 color="white" if fractions[i, j] > 0.6 else "black")
     ax.set_xticks(range(n), class_names, rotation=45, ha="right")
     ax.set_yticks(range(n), [f"{name} ({row})" for name, row in zip(class_names, counts.sum(axis=1))])
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class (test images)")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of the true class", format=PercentFormatter(1.0))
+    ax.set_xlabel(figure_text("predicted class"))
+    ax.set_ylabel(figure_text("true class (test images)"))
+    fig.colorbar(image, ax=ax, shrink=0.8, label=figure_text("fraction of the true class"),
+                 format=PercentFormatter(1.0))
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     off = counts - np.diag(np.diag(counts))
     i, j = np.unravel_index(np.argmax(off), off.shape)
-    images = f"{off[i, j]} image{'s' if off[i, j] != 1 else ''}"
-    worst = f" The most frequent mistake: {class_names[i]} taken for {class_names[j]} ({images})." \
-        if off[i, j] else " There are no mistakes."
-    return _alt(fig, f"Confusion matrix of {counts.sum()} test images in {n} classes, true class by row, prediction "
-                     f"by column: {np.trace(counts)} on the diagonal are right.{worst}")
+    if not off[i, j]:
+        worst = _("There are no mistakes.")
+    elif off[i, j] == 1:
+        worst = _("The most frequent mistake: {true} taken for {predicted} ({n} image).")
+    else:
+        worst = _("The most frequent mistake: {true} taken for {predicted} ({n} images).")
+    worst = worst.format(true=class_names[i], predicted=class_names[j], n=off[i, j])
+    return _alt(fig, _("Confusion matrix of {total} test images in {n} classes, true class by row, prediction by "
+                       "column: {right} on the diagonal are right.").format(total=counts.sum(), n=n,
+                                                                            right=np.trace(counts)) + " " + worst)
 
 
 def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: dict[str, np.ndarray] | None = None,
@@ -141,7 +173,7 @@ def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: d
     rows = 2 if kernels else 1
     fig, axes = plt.subplots(rows, len(maps) + 1, figsize=(2.3 * (len(maps) + 1), 2.5 * rows), squeeze=False)
     axes[-1, 0].imshow(image, cmap="gray")
-    axes[-1, 0].set_title("input")
+    axes[-1, 0].set_title(figure_text("input"))
     for col, (name, fmap) in enumerate(maps.items(), start=1):
         limit = float(np.abs(fmap).max()) or 1.0
         axes[-1, col].imshow(fmap, cmap="RdBu_r", vmin=-limit, vmax=limit)
@@ -160,8 +192,8 @@ def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], kernels: d
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _alt(fig, f"The input picture and its feature map under each kernel ({', '.join(maps)}): red where the "
-                     "kernel responds positively, blue negatively.")
+    return _alt(fig, _("The input picture and its feature map under each kernel ({kernels}): red where the kernel "
+                       "responds positively, blue negatively.").format(kernels=", ".join(maps)))
 
 
 def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure:
@@ -181,8 +213,9 @@ def plot_filters(kernel: np.ndarray, title: str, bgr: bool = True) -> plt.Figure
             ax.imshow((f - f.min()) / (np.ptp(f) or 1.0), interpolation="nearest")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _alt(fig, f"{n} first-layer filters of {kernel.shape[0]}×{kernel.shape[1]}×{kernel.shape[2]}, each drawn "
-                     f"as a small colour patch scaled to its own range ({title}).")
+    return _alt(fig, _("{n} first-layer filters of {height}×{width}×{channels}, each drawn as a small colour patch "
+                       "scaled to its own range ({title}).").format(n=n, height=kernel.shape[0], width=kernel.shape[1],
+                                                                   channels=kernel.shape[2], title=title))
 
 
 def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, title: str | None = None) -> plt.Figure:
@@ -214,19 +247,28 @@ def plot_activations(activations: dict[str, np.ndarray], channels: int = 8, titl
             ax.imshow(np.ma.masked_less_equal(maps[..., c], 0), cmap=colours, vmin=0, vmax=max(top, 1e-12),
                       interpolation="nearest")
             ax.set_facecolor("black")  # an all-masked (silent) map draws nothing over it
-            ax.set_title(f"max {top:.3g}" if top > 0 else "silent", fontsize=7, pad=2)
+            # TRANSLATORS: above a feature map: its largest value; "silent": it is 0 everywhere.
+            ax.set_title(figure_text("max {top:.3g}").format(top=top) if top > 0 else figure_text("silent"),
+                         fontsize=7, pad=2)
         axes[r, 0].set_ylabel(f"{name}\n{act.shape[0]}×{act.shape[1]}×{act.shape[2]}", rotation=0, ha="right",
                               va="center", fontsize=8)
         shown, silent, tops = len(maxima), int(np.sum(maxima <= 0)), maxima[maxima > 0]
-        span = f", maxima {tops.min():.3g} to {tops.max():.3g}" if tops.size else ""
-        rows.append(f"{name}: {silent} of {shown} maps silent, {float(np.mean(maps <= 0)):.0%} of positions "
-                    f"black{span}")
+        black = float(np.mean(maps <= 0))
+        if tops.size:
+            rows.append(_("{layer}: {silent} of {shown} maps silent, {black:.0%} of positions black, maxima {low:.3g} "
+                          "to {high:.3g}").format(layer=name, silent=silent, shown=shown, black=black, low=tops.min(),
+                                                  high=tops.max()))
+        else:
+            rows.append(_("{layer}: {silent} of {shown} maps silent, {black:.0%} of positions black").format(
+                layer=name, silent=silent, shown=shown, black=black))
     if title:
         fig.suptitle(title, fontsize=10)
-    return _alt(fig, f"Feature maps of one image, the first {channels} channels of each layer in a row, from "
-                     f"{' to '.join(activations)}; each map on its own colour scale, from dark violet (just above 0) "
-                     "to yellow (its maximum, written above it); black: exactly 0, no response; an all-black "
-                     f"map is silent ({'; '.join(rows)}).")
+    # TRANSLATORS: links layer names in order, "block1_conv2 to block3_conv3 to block5_conv3".
+    layers = _chain(list(activations), _("{a} to {b}"))
+    return _alt(fig, _("Feature maps of one image, the first {channels} channels of each layer in a row, from "
+                       "{layers}; each map on its own colour scale, from dark violet (just above 0) to yellow (its "
+                       "maximum, written above it); black: exactly 0, no response; an all-black map is silent "
+                       "({rows}).").format(channels=channels, layers=layers, rows="; ".join(rows)))
 
 
 def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
@@ -252,37 +294,45 @@ def plot_projection(features: np.ndarray, labels: np.ndarray, class_names: Seque
     axes[0, -1].legend(fontsize=8, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.suptitle(title)
     fig.tight_layout()
-    return _alt(fig, f"{len(features)} images' features squeezed to two dimensions by {' and '.join(methods)}, one "
-                     f"colour per class ({len(class_names)} classes): classes that form separate clouds are easy "
-                     "for a linear probe.")
+    # TRANSLATORS: links names, "PCA and t-SNE", "blocks 3 and 4", "x and y and z".
+    both = _chain(list(methods), _("{a} and {b}"))
+    return _alt(fig, _("{n} images' features squeezed to two dimensions by {methods}, one colour per class "
+                       "({classes} classes): classes that form separate clouds are easy for a linear probe.").format(
+        n=len(features), methods=both, classes=len(class_names)))
 
 
 def plot_confused(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
-                  n: int = 8, title: str = "The most confidently wrong test images") -> plt.Figure:
-    """The n wrong predictions the model was surest of, with true and predicted class."""
+                  n: int = 8, title: str | None = None) -> plt.Figure:
+    """The n wrong predictions the model was surest of, with true and predicted class (the title by
+    default "The most confidently wrong test images")."""
+    title = figure_text("The most confidently wrong test images") if title is None else title
     pred = probs.argmax(axis=1)
     wrong = np.flatnonzero(pred != y_true)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]])][:n]
     fig, axes = plt.subplots(1, max(len(wrong), 1), figsize=(1.9 * max(len(wrong), 1), 2.6), squeeze=False)
     for ax, i in zip(axes[0], wrong):
         ax.imshow(images[i], cmap="gray")
-        ax.set_title(f"true: {class_names[y_true[i]]}\npred: {class_names[pred[i]]}\n{probs[i, pred[i]]:.0%} sure",
-                     fontsize=8)
+        ax.set_title(figure_text("true: {true}\npred: {predicted}\n{share:.0%} sure").format(
+            true=class_names[y_true[i]], predicted=class_names[pred[i]], share=probs[i, pred[i]]), fontsize=8)
     for ax in axes[0]:
         ax.axis("off")
-    fig.suptitle(title if len(wrong) else "No wrong predictions")
+    fig.suptitle(title if len(wrong) else figure_text("No wrong predictions"))
     fig.tight_layout(rect=(0, 0, 1, 0.85))
-    pairs = ", ".join(f"{class_names[y_true[i]]} as {class_names[pred[i]]}" for i in wrong)
-    return _alt(fig, f"The {len(wrong)} test images the classifier got wrong most confidently, each with its true "
-                     f"and predicted class: {pairs}." if len(wrong) else "No test image was classified wrongly.")
+    if not len(wrong):
+        return _alt(fig, _("No test image was classified wrongly."))
+    pairs = ", ".join(_("{true} as {predicted}").format(true=class_names[y_true[i]], predicted=class_names[pred[i]])
+                      for i in wrong)
+    return _alt(fig, _("The {n} test images the classifier got wrong most confidently, each with its true and "
+                       "predicted class: {pairs}.").format(n=len(wrong), pairs=pairs))
 
 
-def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str = "test accuracy",
+def _finish_accuracy_plot(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str,
                           chance: float | None = None) -> plt.Figure:
     """An honest accuracy axis: from 0 to 100%, chance marked; a light grid, the legend, the title."""
     ax.set_ylim(0, 1)
     if chance is not None:
-        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.0%})")
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1,
+                   label=figure_text("chance ({chance:.0%})").format(chance=chance))
     ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
@@ -298,22 +348,24 @@ def plot_kernel_learning(losses: Sequence[float], learned: np.ndarray, target: n
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), gridspec_kw={"width_ratios": [1.6, 1, 1]}, layout="constrained")
     axes[0].plot(np.arange(1, len(losses) + 1), losses)
     axes[0].set_yscale("log")
-    axes[0].set_xlabel("gradient-descent step")
-    axes[0].set_ylabel("mean squared error (log scale)")
-    axes[0].set_title("loss", fontsize=9)
+    axes[0].set_xlabel(figure_text("gradient-descent step"))
+    axes[0].set_ylabel(figure_text("mean squared error (log scale)"))
+    axes[0].set_title(figure_text("loss"), fontsize=9)
     axes[0].grid(alpha=0.3)
     limit = float(max(np.abs(learned).max(), np.abs(target).max())) or 1.0
-    for ax, kernel, name in ((axes[1], learned, "learnt"), (axes[2], target, "target")):
+    for ax, kernel, name in ((axes[1], learned, figure_text("learnt kernel")),
+                             (axes[2], target, figure_text("target kernel"))):
         image = ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
         for (i, j), v in np.ndenumerate(kernel):
             ax.text(j, i, f"{v:.2f}".replace("-0.00", "0.00"), ha="center", va="center", fontsize=8)
-        ax.set_title(f"{name} kernel", fontsize=9)
+        ax.set_title(name, fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
-    fig.colorbar(image, ax=axes[1:], shrink=0.8, label="weight")
+    fig.colorbar(image, ax=axes[1:], shrink=0.8, label=figure_text("weight"))
     fig.suptitle(title, fontsize=10)
-    return _alt(fig, f"Left: the mean squared error falls from {losses[0]:.3g} to {losses[-1]:.3g} over {len(losses)} "
-                     "gradient-descent steps (log scale). Right: the learnt kernel beside the target, cell by cell; "
-                     f"the largest difference is {np.abs(learned - target).max():.2g}.")
+    return _alt(fig, _("Left: the mean squared error falls from {first:.3g} to {last:.3g} over {n} gradient-descent "
+                       "steps (log scale). Right: the learnt kernel beside the target, cell by cell; the largest "
+                       "difference is {largest:.2g}.").format(first=losses[0], last=losses[-1], n=len(losses),
+                                                               largest=np.abs(learned - target).max()))
 
 
 def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Figure:
@@ -326,17 +378,18 @@ def plot_block_shares(shares: dict[str, dict[str, float]], title: str) -> plt.Fi
         fractions = [v / total for v in by_block.values()]
         bars = ax.bar(list(by_block), fractions, color="C0")
         ax.bar_label(bars, [f"{f:.0%}" for f in fractions], fontsize=8)
-        ax.set_title(f"share of {measure}", fontsize=9)
-        ax.set_xlabel("block")
+        ax.set_title(figure_text("share of {measure}").format(measure=measure), fontsize=9)
+        ax.set_xlabel(figure_text("block"))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1.1 * max(max(fractions), 0.5))
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylabel("share of the whole conv base")
+    axes[0][0].set_ylabel(figure_text("share of the whole conv base"))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    parts = "; ".join(f"{measure}: largest in {_blocks_at(by_block, max)}, smallest in {_blocks_at(by_block, min)}"
-                      for measure, by_block in shares.items())
-    return _alt(fig, f"Bar charts of each block's share of the whole; {parts}.")
+    parts = "; ".join(_("{measure}: largest in {largest}, smallest in {smallest}").format(
+        measure=measure, largest=_blocks_at(by_block, max), smallest=_blocks_at(by_block, min))
+        for measure, by_block in shares.items())
+    return _alt(fig, _("Bar charts of each block's share of the whole; {parts}.").format(parts=parts))
 
 
 def _blocks_at(by_block: dict[str, float], pick) -> str:
@@ -347,27 +400,38 @@ def _blocks_at(by_block: dict[str, float], pick) -> str:
     tied = [b for b, v in by_block.items() if abs(v - value) / total < 0.0005]
     share = value / total
     text = f"{share:.1%}" if share < 0.01 else _pct(share)
-    return f"block {tied[0]} ({text})" if len(tied) == 1 else f"blocks {' and '.join(tied)} ({text} each)"
+    if len(tied) == 1:
+        return _("block {block} ({share})").format(block=tied[0], share=text)
+    return _("blocks {blocks} ({share} each)").format(blocks=_chain(tied, _("{a} and {b}")), share=text)
 
 
-def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "test accuracy",
+def plot_by_layer(accuracies: dict[str, dict[str, float]], title: str, ylabel: str | None = None,
                   chance: float | None = None) -> plt.Figure:
-    """Accuracy per layer (x axis), one line per named curve (a network's weights, on a data set)."""
+    """Accuracy per layer (x axis), one line per named curve (a network's weights, on a data set);
+    the y axis is by default "test accuracy"."""
+    said = _("test accuracy") if ylabel is None else ylabel
+    ylabel = figure_text("test accuracy") if ylabel is None else ylabel
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for name, by_layer in accuracies.items():
         layers = list(by_layer)
         ax.plot(layers, [by_layer[k] for k in layers], marker="o", label=name)
     if sum(len(label.get_text()) for label in ax.get_xticklabels()) > 60:  # EfficientNet's 8 long names: slanted
         plt.setp(ax.get_xticklabels(), rotation=25, ha="right", rotation_mode="anchor")
-    ax.set_xlabel("features taken after")
-    best = "; ".join(f"{name}: best {max(by, key=by.get)} ({_pct(max(by.values()))})" for name, by in accuracies.items())
+    ax.set_xlabel(figure_text("features taken after"))
+    best = "; ".join(_("{curve}: best {layer} ({accuracy})").format(curve=name, layer=max(by, key=by.get),
+                                                                     accuracy=_pct(max(by.values())))
+                     for name, by in accuracies.items())
     return _alt(_finish_accuracy_plot(fig, ax, title, ylabel, chance),
-                f"{ylabel.capitalize()} of a linear probe on each layer's features, one line per curve ({best}).")
+                _("{ylabel} of a linear probe on each layer's features, one line per curve ({best}).").format(
+                    ylabel=said.capitalize(), best=best))
 
 
 def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
-                          ylabel: str = "balanced test accuracy", chance: float | None = None) -> plt.Figure:
-    """Accuracy against labelled images per class: the mean over seeds, with its 95% interval."""
+                          ylabel: str | None = None, chance: float | None = None) -> plt.Figure:
+    """Accuracy against labelled images per class: the mean over seeds, with its 95% interval (the
+    y axis by default "balanced test accuracy")."""
+    said = _("balanced test accuracy") if ylabel is None else ylabel
+    ylabel = figure_text("balanced test accuracy") if ylabel is None else ylabel
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (name, by_count) in enumerate(curves.items()):
         counts = sorted(by_count)
@@ -379,28 +443,35 @@ def plot_label_efficiency(curves: dict[str, dict[int, list[float]]], title: str,
     ax.set_xscale("log")
     ax.minorticks_off()
     ax.set_xticks(counts, [str(c) for c in counts])
-    ax.set_xlabel("labelled training images per class (log scale)")
-    ends = "; ".join(f"{name}: {_pct(np.mean(by[min(by)]))} at {min(by)} to {_pct(np.mean(by[max(by)]))} at {max(by)}"
-                     for name, by in curves.items())
+    ax.set_xlabel(figure_text("labelled training images per class (log scale)"))
+    ends = "; ".join(_("{curve}: {first} at {fewest} to {last} at {most}").format(
+        curve=name, first=_pct(np.mean(by[min(by)])), fewest=min(by), last=_pct(np.mean(by[max(by)])), most=max(by))
+        for name, by in curves.items())
     names = list(curves)
-    alike = [f"{a} and {b}" for k, a in enumerate(names) for b in names[k + 1:]
+    alike = [(a, b) for k, a in enumerate(names) for b in names[k + 1:]
              if curves[a].keys() == curves[b].keys()
              and all(abs(np.mean(curves[a][n]) - np.mean(curves[b][n])) < 0.005 for n in curves[a])]
     if alike:  # one line hides the other: say so on the figure, not only in the text
-        ax.text(0.02, 0.04, f"{'; '.join(alike)}: the lines coincide (within half a point)", transform=ax.transAxes,
-                fontsize=8, color="0.3")
-    same = f" The lines of {'; '.join(alike)} coincide." if alike else ""
-    return _alt(_finish_accuracy_plot(fig, ax, title + "\n(shaded: 95% interval of the mean over seeds)", ylabel, chance),
-                f"{ylabel.capitalize()} against labelled images per class, the mean over seeds with a shaded 95% "
-                f"band, one line per method ({ends} labels per class).{same}")
+        pairs = "; ".join(figure_text("{a} and {b}").format(a=a, b=b) for a, b in alike)
+        ax.text(0.02, 0.04, figure_text("{pairs}: the lines coincide (within half a point)").format(pairs=pairs),
+                transform=ax.transAxes, fontsize=8, color="0.3")
+    text = _("{ylabel} against labelled images per class, the mean over seeds with a shaded 95% band, one line per "
+             "method ({ends} labels per class).").format(ylabel=said.capitalize(), ends=ends)
+    if alike:
+        text += " " + _("The lines of {pairs} coincide.").format(
+            pairs="; ".join(_("{a} and {b}").format(a=a, b=b) for a, b in alike))
+    shaded = figure_text("{title}\n(shaded: 95% interval of the mean over seeds)").format(title=title)
+    return _alt(_finish_accuracy_plot(fig, ax, shaded, ylabel, chance), text)
 
 
-def plot_comparison(comparisons, title: str = "Does transfer pay? The same protocol on each data set") -> plt.Figure:
+def plot_comparison(comparisons, title: str | None = None) -> plt.Figure:
     """Two panels for `tl_kit.experiments.Comparison`s. Left: one group of bars per data set, one bar
     per method (mean over seeds, whiskers the 95% interval of that mean), and chance. Right: what
     the text's verdicts rest on, the paired difference pretrained − each baseline with its 95%
     interval: seeds share their labels, so these intervals are narrower than the left whiskers
-    suggest, and a difference is clear exactly when its bar does not cross zero."""
+    suggest, and a difference is clear exactly when its bar does not cross zero. The title is by
+    default "Does transfer pay? The same protocol on each data set"."""
+    title = figure_text("Does transfer pay? The same protocol on each data set") if title is None else title
     fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(7.5 + 2.4 * len(comparisons), 4.2),
                                       gridspec_kw={"width_ratios": [1.2 + 0.6 * len(comparisons), 2]})
     methods = list(comparisons[0].scores)
@@ -413,33 +484,36 @@ def plot_comparison(comparisons, title: str = "Does transfer pay? The same proto
                    yerr=interval.half_width / 100, capsize=3,
                    color=f"C{i}", label=method if g == 0 else None)
         ax.hlines(comparison.chance, g - 0.45, g + 0.45, color="0.3", linestyle=":",
-                  label="chance" if g == 0 else None)
-    ax.set_xticks(range(len(comparisons)), [f"{c.dataset}\n{c.labels_per_class} labels/class, {len(c.seeds)} seeds"
-                                            for c in comparisons])
+                  label=figure_text("chance") if g == 0 else None)
+    ax.set_xticks(range(len(comparisons)), [figure_text("{dataset}\n{labels} labels/class, {seeds} seeds").format(
+        dataset=c.dataset, labels=c.labels_per_class, seeds=len(c.seeds)) for c in comparisons])
     ax.set_ylim(0, 1)
-    ax.set_ylabel("balanced test accuracy")
+    ax.set_ylabel(figure_text("balanced test accuracy"))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="upper right", ncols=2)
-    ax.set_title("Each method (mean over seeds, 95% interval)", fontsize=9)
+    ax.set_title(figure_text("Each method (mean over seeds, 95% interval)"), fontsize=9)
 
     rows = [(-(g * (len(baselines) + 1) + i), f"{comparison.dataset}: − {method}",
              comparison.interval(reference, method), f"C{i}")
             for g, comparison in enumerate(comparisons)
             for i, method in enumerate(baselines, start=1) if method in comparison.scores]
-    clear = draw_paired_differences(diff_ax, rows, f"{reference} − baseline (points of balanced accuracy)")
+    clear = draw_paired_differences(diff_ax, rows, figure_text("{reference} − baseline (points of balanced accuracy)")
+                                    .format(reference=reference))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _alt(fig, f"Left: balanced test accuracy of {', '.join(methods)} on {', '.join(c.dataset for c in comparisons)}, "
-                     f"with chance marked. Right: {reference} minus each baseline, paired over seeds, with 95% "
-                     f"intervals: {clear} of {len(rows)} exclude zero (clear differences).")
+    return _alt(fig, _("Left: balanced test accuracy of {methods} on {datasets}, with chance marked. Right: "
+                       "{reference} minus each baseline, paired over seeds, with 95% intervals: {clear} of {n} exclude "
+                       "zero (clear differences).").format(methods=", ".join(methods),
+                                                            datasets=", ".join(c.dataset for c in comparisons),
+                                                            reference=reference, clear=clear, n=len(rows)))
 
 
 def draw_paired_differences(ax: plt.Axes, rows: list[tuple[float, str, Interval, str]], xlabel: str) -> int:
     """Draw paired differences on `ax`, one row per (y, label, interval, colour): the mean with its
     95% interval and a line at zero, so a difference reads as clear exactly when its bar misses
     0. Returns how many rows are clear (the figure's text alternative says so)."""
-    for y, _, interval, colour in rows:
+    for y, _label, interval, colour in rows:
         low, high = (interval.low, interval.high) if interval.n > 1 else (interval.mean, interval.mean)
         ax.errorbar(interval.mean, y, xerr=[[interval.mean - low], [high - interval.mean]], fmt="o", capsize=4,
                     color=colour)
@@ -447,7 +521,7 @@ def draw_paired_differences(ax: plt.Axes, rows: list[tuple[float, str, Interval,
     ax.set_yticks([row[0] for row in rows], [row[1] for row in rows], fontsize=8)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Paired differences (95% interval): clear when it misses 0", fontsize=9)
+    ax.set_title(figure_text("Paired differences (95% interval): clear when it misses 0"), fontsize=9)
     return sum(row[2].clear for row in rows)
 
 
@@ -461,38 +535,41 @@ def plot_predictions(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, 
         ax.axis("off")
         top = np.argsort(-p)[:k]
         lines = [f"{class_names[i]} {p[i]:.0%}" for i in top]
-        ax.set_title(f"true: {class_names[truth]}", fontsize=8)
+        ax.set_title(figure_text("true: {true}").format(true=class_names[truth]), fontsize=8)
         ax.text(0.5, -0.05, "\n".join(lines), transform=ax.transAxes, ha="center", va="top", fontsize=8,
                 color="green" if top[0] == truth else "red")
     fig.tight_layout()
     right = int(sum(np.argmax(p) == t for p, t in zip(probs, y_true)))
-    return _alt(fig, f"{n} test images, each with its true class and the model's {k} most likely classes: the top "
-                     f"guess is right for {right} of {n} (green right, red wrong).")
+    return _alt(fig, _("{n} test images, each with its true class and the model's {k} most likely classes: the top "
+                       "guess is right for {right} of {n} (green right, red wrong).").format(n=n, k=k, right=right))
 
 
 def plot_top_classes(images: np.ndarray, decoded: Sequence[list], titles: Sequence[str],
-                     title: str = "What the ImageNet classifier sees") -> plt.Figure:
+                     title: str | None = None) -> plt.Figure:
     """Each image with the classes a 1000-class ImageNet classifier ranks first, as
-    `tl_kit.imagenet.decode` gives them: [(index, name, probability), ...] per image."""
+    `tl_kit.imagenet.decode` gives them: [(index, name, probability), ...] per image (the title by
+    default "What the ImageNet classifier sees")."""
+    title = figure_text("What the ImageNet classifier sees") if title is None else title
     n = len(images)
     fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 3.2), squeeze=False)
     for ax, image, top, name in zip(axes[0], images, decoded, titles):
         ax.imshow(image)
         ax.axis("off")
         ax.set_title(name, fontsize=8)
-        ax.text(0.5, -0.05, "\n".join(f"{label} {p:.0%}" for _, label, p in top), transform=ax.transAxes,
+        ax.text(0.5, -0.05, "\n".join(f"{label} {p:.0%}" for _index, label, p in top), transform=ax.transAxes,
                 ha="center", va="top", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     firsts = "; ".join(f"{name}: {top[0][1]}" for name, top in zip(titles, decoded))
-    return _alt(fig, f"{n} pictures, each with the ImageNet classes ranked first ({firsts}).")
+    return _alt(fig, _("{n} pictures, each with the ImageNet classes ranked first ({firsts}).").format(n=n,
+                                                                                                   firsts=firsts))
 
 
 def plot_conv_view(view) -> plt.Figure:
     """Input, feature map and pooled map of a `tl_kit.conv.ConvView` side by side, each at its true pixel size."""
-    panels = [("input", view.image, "gray"), ("feature map", view.feature_map, "RdBu_r")]
+    panels = [(figure_text("input"), view.image, "gray"), (figure_text("feature map"), view.feature_map, "RdBu_r")]
     if view.pooled is not None:
-        panels.append(("pooled", view.pooled, "RdBu_r"))
+        panels.append((figure_text("pooled"), view.pooled, "RdBu_r"))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
     for ax, (title, data, cmap) in zip(axes, panels):
         if cmap == "RdBu_r":  # centre the colours on 0: red positive, blue negative
@@ -526,7 +603,7 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
     from .freezing import block_of, unit_layers
 
     layers = [(layer.name, layer.count_params()) for layer in unit_layers(model)]
-    gone = {name for name, _ in cut_away}
+    gone = {name for name, _count in cut_away}
     layers = layers[:-1] + list(cut_away) + layers[-1:]  # the head last, after what was cut away
     # (label, parameters, of which train, cut away), one per box
     boxes = [(name, count, count if name in trainable else 0, name in gone) for name, count in layers]
@@ -538,7 +615,7 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
             totals[0] += count
             totals[1] += on
         boxes = [(group, count, on, away) for (group, away), (count, on) in merged.items()]
-    largest = max(count for _, count, _, _ in boxes) or 1
+    largest = max(count for _name, count, _on, _away in boxes) or 1
     fig, ax = plt.subplots(figsize=(min(14, 0.55 * len(boxes) + 2), 2.8))
     x, starts, faded = 0.0, {}, set()
     for name, count, on, away in boxes:
@@ -557,7 +634,9 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
                     ax.add_patch(plt.Rectangle((x, -1.1 + height * bottom / count), width, height * part / count,
                                                color=color, ec="#555", lw=0.6))
         if count == largest:
-            ax.text(x + width / 2, -1.1 + height + 0.05, f"{count / 1e6:.1f} M", ha="center", fontsize=7)
+            # TRANSLATORS: a layer's parameter count in millions, written above its box.
+            ax.text(x + width / 2, -1.1 + height + 0.05, figure_text("{millions:.1f} M").format(millions=count / 1e6),
+                    ha="center", fontsize=7)
         x += width + 0.12
     ax.set_xlim(-0.2, x)
     ax.set_ylim(-1.45, 1.55)
@@ -565,13 +644,14 @@ def plot_network(model, trainable: set[str], title: str = "", cut_away: list[tup
     for group, start in starts.items():
         ax.text(start, -1.4, group, fontsize=8, color="#999" if group in faded else "black")
     handles = [plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")]
-    labels = ["trainable", "frozen"]
+    labels = [figure_text("trainable"), figure_text("frozen")]
     if gone:
         handles.append(plt.Rectangle((0, 0), 1, 1, fill=False, ec="#999", ls="--"))
-        labels.append("cut away (not in the model)")
+        labels.append(figure_text("cut away (not in the model)"))
     ax.legend(handles=handles, labels=labels, loc="upper left", fontsize=8, ncols=3)
-    unit = "the block's parameters (orange: the share that trains)" if by_block else "the layer's parameters"
-    ax.set_title(f"{title}{' · ' if title else ''}box height: {unit}", fontsize=9)
+    meaning = figure_text("box height: the block's parameters (orange: the share that trains)") if by_block \
+        else figure_text("box height: the layer's parameters")
+    ax.set_title(f"{title} · {meaning}" if title else meaning, fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -585,7 +665,7 @@ def plot_prediction(prediction, k: int = 3) -> plt.Figure:
     ax_bars.barh(range(len(names))[::-1], probs, color="#4e79a7")
     ax_bars.set_yticks(range(len(names))[::-1], names)
     ax_bars.set_xlim(0, 1)
-    ax_bars.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax_bars.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:.0%}"))
     fig.tight_layout()
     return fig
 
@@ -606,21 +686,25 @@ def plot_gradcam(images: np.ndarray, rows: dict[str, list], titles: Sequence[str
             chance = f"p={cam.probability:.0%}"  # the model's probability for the class this row explains
             ax.set_title(f"{titles[c]}\n{chance}" if r == 0 else chance, fontsize=7)
         axes[r, 0].set_ylabel(label, fontsize=8)
-    fig.colorbar(shown, ax=axes, shrink=0.6, label="Grad-CAM (0 none … 1 most evidence)")
+    fig.colorbar(shown, ax=axes, shrink=0.6, label=figure_text("Grad-CAM (0 none … 1 most evidence)"))
     fig.suptitle(title, fontsize=10)
-    peaks = "; ".join(f"{label}: strongest in the {_where(rows[label][0].heatmap)} of the first image"
-                      for label in labels)
-    return _alt(fig, f"Grad-CAM heatmaps over {n} test images, one row per explanation ({', '.join(labels)}), "
-                     f"bright where the model found evidence for the class, on its conv layer's coarse grid; p= is "
-                     f"the model's probability for that class ({peaks}).")
+    peaks = "; ".join(_("{label}: strongest in the {where} of the first image").format(
+        label=label, where=_where(rows[label][0].heatmap)) for label in labels)
+    return _alt(fig, _("Grad-CAM heatmaps over {n} test images, one row per explanation ({labels}), bright where the "
+                       "model found evidence for the class, on its conv layer's coarse grid; p= is the model's "
+                       "probability for that class ({peaks}).").format(n=n, labels=", ".join(labels), peaks=peaks))
+
+
+#: Where in a picture, by third of its height (rows) and of its width (columns).
+_PLACES = ((N_("top left"), N_("top centre"), N_("top right")),
+           (N_("middle left"), N_("centre"), N_("middle right")),
+           (N_("bottom left"), N_("bottom centre"), N_("bottom right")))
 
 
 def _where(heatmap: np.ndarray) -> str:
-    """'top left', 'centre', … : where a heatmap peaks, in words."""
+    """'top left', 'centre', … : where a heatmap peaks, in words (in the language in use)."""
     i, j = np.unravel_index(np.argmax(heatmap), heatmap.shape)
-    row = ("top", "middle", "bottom")[min(2, 3 * i // heatmap.shape[0])]
-    col = ("left", "centre", "right")[min(2, 3 * j // heatmap.shape[1])]
-    return "centre" if (row, col) == ("middle", "centre") else f"{row} {col}"
+    return _(_PLACES[min(2, 3 * i // heatmap.shape[0])][min(2, 3 * j // heatmap.shape[1])])
 
 
 def plot_weight_change(change: dict[str, float], trainable: set[str], title: str) -> plt.Figure:
@@ -639,17 +723,18 @@ def plot_weight_change(change: dict[str, float], trainable: set[str], title: str
     ax.set_yscale("log")
     ax.set_ylim(bottom=floor)
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("relative change ‖after − before‖ / ‖before‖\n(log scale)", fontsize=8)
+    ax.set_ylabel(figure_text("relative change ‖after − before‖ / ‖before‖\n(log scale)"), fontsize=8)
     ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="#f28e2b"), plt.Rectangle((0, 0), 1, 1, color="#c9d3df")],
-              labels=["trainable", "frozen"], fontsize=8, loc="upper left")
+              labels=[figure_text("trainable"), figure_text("frozen")], fontsize=8, loc="upper left")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     still = [n for n in names if change[n] == 0]
     biggest = max(names, key=change.get)
-    return _alt(fig, f"Bar chart of how far each of {len(names)} layers' weights moved in training: {len(still)} "
-                     f"did not move at all ({', '.join(still[:3])}{' …' if len(still) > 3 else ''}); the most, "
-                     f"{biggest}, by {change[biggest]:.2g} of its size.")
+    return _alt(fig, _("Bar chart of how far each of {n} layers' weights moved in training: {still} did not move at "
+                       "all ({names}); the most, {biggest}, by {change:.2g} of its size.").format(
+        n=len(names), still=len(still), names=", ".join(still[:3]) + (" …" if len(still) > 3 else ""),
+        biggest=biggest, change=change[biggest]))
 
 
 def plot_top_images(images: np.ndarray, picks: dict[str, np.ndarray], title: str) -> plt.Figure:
@@ -665,14 +750,16 @@ def plot_top_images(images: np.ndarray, picks: dict[str, np.ndarray], title: str
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _alt(fig, f"For each of {len(picks)} channels ({', '.join(picks)}), the {k} images that excite it most, "
-                     "strongest on the left.")
+    return _alt(fig, _("For each of {n} channels ({channels}), the {k} images that excite it most, strongest on the "
+                       "left.").format(n=len(picks), channels=", ".join(picks), k=k))
 
 
 def plot_hardest(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, class_names: Sequence[str],
-                 indices: Sequence[int], title: str = "The training images the model finds hardest") -> plt.Figure:
+                 indices: Sequence[int], title: str | None = None) -> plt.Figure:
     """Training images in the order given (hardest first: `tl_kit.checkup`), each with its label, the
-    model's guess and the probabilities it gives both; red where the guess is another class."""
+    model's guess and the probabilities it gives both; red where the guess is another class. The
+    title is by default "The training images the model finds hardest"."""
+    title = figure_text("The training images the model finds hardest") if title is None else title
     indices = list(indices)
     cols = min(len(indices), 6) or 1
     rows = -(-len(indices) // cols) or 1
@@ -682,13 +769,21 @@ def plot_hardest(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, clas
     for ax, i in zip(axes.flat, indices):
         guess = int(np.argmax(probs[i]))
         ax.imshow(images[i], cmap="gray")
-        model = "model: the same" if guess == labels[i] else f"✗ model: {class_names[guess]} {probs[i, guess]:.0%}"
-        ax.set_title(f"label: {class_names[labels[i]]} {probs[i, labels[i]]:.0%}\n{model}", fontsize=8,
+        text = figure_text("label: {label} {share:.0%}\nmodel: the same") if guess == labels[i] \
+            else figure_text("label: {label} {share:.0%}\n✗ model: {guess} {guess_share:.0%}")
+        ax.set_title(text.format(label=class_names[labels[i]], share=probs[i, labels[i]], guess=class_names[guess],
+                                 guess_share=probs[i, guess]), fontsize=8,
                      color="black" if guess == labels[i] else "red")
     fig.suptitle(title)
     fig.tight_layout()
     wrong = [i for i in indices if int(np.argmax(probs[i])) != labels[i]]
-    surest = f", the surest of those guesses at {max(probs[i].max() for i in wrong):.0%}" if wrong else ""
-    return _alt(fig, f"The {len(indices)} training images with the highest loss, hardest first, each with its label "
-                     f"and the probability the model gives it; the model guesses another class for {len(wrong)} of "
-                     f"them (red titles marked ✗, with the guess and its probability{surest}).")
+    if wrong:
+        text = _("The {n} training images with the highest loss, hardest first, each with its label and the "
+                 "probability the model gives it; the model guesses another class for {wrong} of them (red titles "
+                 "marked ✗, with the guess and its probability, the surest of those guesses at {surest:.0%}).")
+    else:
+        text = _("The {n} training images with the highest loss, hardest first, each with its label and the "
+                 "probability the model gives it; the model guesses another class for {wrong} of them (red titles "
+                 "marked ✗, with the guess and its probability).")
+    return _alt(fig, text.format(n=len(indices), wrong=len(wrong),
+                                 surest=max(probs[i].max() for i in wrong) if wrong else 0))

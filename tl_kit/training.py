@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ShapeError, TrainingError
+from .i18n import N_, _
 
 
 def trainable_params(model) -> int:
@@ -250,7 +251,14 @@ def fit_and_score(method: str, model, train: tuple, val: tuple, test: tuple, *, 
 class ResultsTable(list):
     """A list of Results that shows itself as a table (HTML in a notebook, text elsewhere)."""
 
-    columns = ("method", "trainable params", "train s", "s/epoch", "val acc", "test acc")
+    #: The headers, in English (each shown through `_()`: see `headers`).
+    # TRANSLATORS: the headers of a table with one training run per row: "method" is how the row trained (e.g.
+    # "fine-tune the last block"), "train s" its training seconds, "val acc"/"test acc" validation/test accuracy.
+    columns = (N_("method"), N_("trainable params"), N_("train s"), N_("s/epoch"), N_("val acc"), N_("test acc"))
+
+    def headers(self) -> tuple[str, ...]:
+        """The column headers in the language in use."""
+        return tuple(_(c) for c in self.columns)
 
     def rows(self) -> list[tuple[str, ...]]:
         return [(r.method, f"{r.trainable_params:,}", f"{r.train_seconds:.1f}", f"{r.seconds_per_epoch:.2f}",
@@ -258,7 +266,7 @@ class ResultsTable(list):
                 for r in self]
 
     def __str__(self) -> str:
-        rows = [self.columns, *self.rows()]
+        rows = [self.headers(), *self.rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(len(self.columns))]
         lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
                  for row in rows]
@@ -270,7 +278,7 @@ class ResultsTable(list):
     def _repr_html_(self) -> str:
         from .tables import html_table
 
-        return html_table(self.columns, self.rows())
+        return html_table(self.headers(), self.rows())
 
     def best(self, key: str = "val_accuracy") -> Result:
         """The row with the highest `key` (validation accuracy: choose on validation, never on test)."""

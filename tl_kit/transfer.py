@@ -66,6 +66,7 @@ from .features import FeatureCache, extract_features
 from .batchnorm import is_batchnorm
 from .freezing import (FEATURE_EXTRACTION, PRESETS, FreezeSummary, Preset, can_train, frozen_prefix, get_preset,
                        layer_names, layers_after, plan, summarize, unit_layers)
+from .i18n import _
 from .preprocessing import VGG16Preprocess, model_input, takes_raw_pixels
 from .training import (Result, accuracy, batch_predict, check_learning_rate, compile_classifier, compile_for_reuse,
                        restart_optimizer, score, trainable_params)
@@ -258,10 +259,14 @@ class TransferModel:
         """The freezing in words, with the cut: the preset's label, or the trainable layers."""
         preset = self.preset
         if preset is not None:
-            return f"{preset.label} (cut at {self.cut})"
+            # TRANSLATORS: {freezing} is a preset's label, e.g. "fine-tune the last block"; {cut} is a layer's name.
+            return _("{freezing} (cut at {cut})").format(freezing=_(preset.label), cut=self.cut)
         names = self.trainable_layers
-        return (f"custom: {names[0]} … {names[-1]} train" if len(names) > 1 else f"custom: {names[0]} trains") + \
-            f" (cut at {self.cut})"
+        if len(names) > 1:
+            # TRANSLATORS: what trains when no preset matches: the first and last of the layers that train.
+            return _("custom: {first} … {last} train (cut at {cut})").format(first=names[0], last=names[-1],
+                                                                             cut=self.cut)
+        return _("custom: {layer} trains (cut at {cut})").format(layer=names[0], cut=self.cut)
 
     # -- named states ---------------------------------------------------------------------------------
     def snapshot(self, name: str) -> None:
@@ -318,7 +323,9 @@ class TransferModel:
             cache_seconds = time.perf_counter() - start
             fit_model = self._fit_model(("prefix", boundary), lambda: suffix_model(self.model, boundary),
                                         (x_val, val[1]), batch_size)
-            mode = f"cached prefix: the layers up to {boundary} ran once; only the layers after it trained"
+            # TRANSLATORS: how a run trained (printed after it); {boundary} is a layer's name, e.g. "block4_pool".
+            mode = _("cached prefix: the layers up to {boundary} ran once; only the layers after it trained").format(
+                boundary=boundary)
         elif augment is not False:
             from .augment import light_augmentation
 
@@ -328,12 +335,13 @@ class TransferModel:
             fit_model = self._fit_model(("augment", id(layer)), lambda: keras.Sequential(
                 [keras.Input(x_train.shape[1:]), layer, *preprocessing, self.model]), (x_val, val[1]), batch_size,
                 keep=augment is not True)  # augment=True makes a new layer each time: nothing to reuse
-            mode = f"full forward pass every step, augmented images ({layer.name})"
+            # TRANSLATORS: {layer} is the name of the augmentation layer, e.g. "light_augmentation".
+            mode = _("full forward pass every step, augmented images ({layer})").format(layer=layer.name)
         else:
             x_train, x_val = model_input(self.model, train[0]), model_input(self.model, val[0])
             fit_model = self._fit_model(("full",), lambda: keras.Model(self.model.inputs, self.model.outputs),
                                         (x_val, val[1]), batch_size)
-            mode = "full forward pass every step"
+            mode = _("full forward pass every step")
         from .callbacks import EpochTimer
 
         timer = EpochTimer()
@@ -416,5 +424,12 @@ class TransferModel:
                    head_multiplier=saved_head_multiplier(path))
 
     def __repr__(self) -> str:
-        head = f" (the head ×{self.head_multiplier:g})" if self.head_multiplier != 1.0 else ""
-        return f"TransferModel({self.describe()}, learning rate {self.learning_rate:g}{head}; {self.summary()!r})"
+        names = dict(freezing=self.describe(), learning_rate=self.learning_rate, summary=repr(self.summary()))
+        if self.head_multiplier != 1.0:
+            # TRANSLATORS: {freezing} says what trains (e.g. "fine-tune the last block (cut at block4_pool)"); the head
+            # trains at the learning rate times {multiplier}; {summary} counts the trainable and frozen parameters.
+            return _("TransferModel({freezing}, learning rate {learning_rate:g} (the head ×{multiplier:g}); "
+                     "{summary})").format(multiplier=self.head_multiplier, **names)
+        # TRANSLATORS: {freezing} says what trains (e.g. "fine-tune the last block (cut at block4_pool)"); {summary}
+        # counts the trainable and frozen parameters.
+        return _("TransferModel({freezing}, learning rate {learning_rate:g}; {summary})").format(**names)

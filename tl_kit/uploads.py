@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ImageError
+from .i18n import _
 
 
 @dataclass
@@ -27,7 +28,15 @@ class Prediction:
         return [(self.class_names[i], float(self.probabilities[i])) for i in order]
 
     def __repr__(self) -> str:
-        return ", ".join(f"{name} {p:.1%}" for name, p in self.top())
+        """The three likeliest classes with their probabilities, "sneaker 91.2%, sandal 5.0%, bag 1.1%" (the
+        upload widget shows it)."""
+        text = ""
+        for name, p in self.top():
+            # TRANSLATORS: one class the model gives an uploaded picture, with its probability: "sneaker 91.2%".
+            item = _("{name} {probability:.1%}").format(name=name, probability=p)
+            # TRANSLATORS: a list being built: "sneaker 91.2%, sandal 5.0%" (the upload widget's answer).
+            text = _("{names}, {name}").format(names=text, name=item) if text else item
+        return text
 
 
 def classify_bytes(model, data: bytes, class_names: list[str], image_size: int) -> Prediction:

