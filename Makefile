@@ -58,7 +58,9 @@ SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 ONE_THREAD := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/build/jax-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
-CLASSROOM_TESTS := tests/test_hub.py tests/test_grading.py
+# The tests that run code as other accounts: one pytest, because each opens the folders above the interpreter
+# to other accounts for its session and closes them after (tests/conftest.py), which would cut off the others.
+CLASSROOM_TESTS := tests/test_hub.py tests/test_grading.py tests/test_accounts.py
 UNIT_TESTS := TL_KIT_PROFILE=fast $(PYTEST) tests tl_kit --doctest-modules --ignore=tests/test_browser.py
 LANE_UNIT_TESTS := $(UNIT_TESTS) $(addprefix --ignore=,$(CLASSROOM_TESTS))
 test: $(STAMP) hub-proxy
