@@ -1,6 +1,5 @@
 """The Chinese lessons: built from the English ones and their catalogs, never edited by hand (tl_kit/translate.py)."""
 
-import io
 import json
 import shutil
 import tokenize
@@ -55,8 +54,7 @@ def test_a_chinese_lesson_has_the_english_code_and_asks_for_chinese(lesson):
 
     def code(cell):  # the cell without its comments (IPython's ! lines as they are)
         lines = "".join(cell["source"]).splitlines()
-        plain = "\n".join("pass" if line.lstrip().startswith(("!", "%")) else line for line in lines) + "\n"
-        for token in reversed(list(tokenize.generate_tokens(io.StringIO(plain).readline))):
+        for token in reversed(translate.python_tokens("".join(cell["source"]))):
             if token.type == tokenize.COMMENT:
                 row, col = token.start
                 lines[row - 1] = lines[row - 1][:col].rstrip()

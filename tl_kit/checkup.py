@@ -47,7 +47,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ShapeError
-from .i18n import _
+from .i18n import _, comma_list, words_list
 from .training import accuracy
 
 #: The checks, in the order they are reported.
@@ -197,17 +197,6 @@ def _uncertainty(score: float, n: int) -> float:
     """Two standard errors of an accuracy `score` measured on `n` images (at least that of one image
     in four wrong, so a perfect score on few images is not taken as certain)."""
     return 2 * math.sqrt(max(score * (1 - score), 0.25 / n) / n)
-
-
-def _names(names: Sequence[str]) -> str:
-    """"'a'", "'a' and 'b'", "'a', 'b' and 'c'": class names in words."""
-    quoted = [repr(n) for n in names]
-    text = quoted[0]
-    for name in quoted[1:-1]:
-        # TRANSLATORS: a list of class names being built, "'sandal', 'sneaker'"; its last name joins below.
-        text = _("{names}, {name}").format(names=text, name=name)
-    # TRANSLATORS: the last name of a list joins the others: "'sandal', 'sneaker' and 'bag'".
-    return text if len(quoted) == 1 else _("{names} and {last}").format(names=text, last=quoted[-1])
 
 
 # -- what goes in ------------------------------------------------------------------------------------
@@ -484,7 +473,7 @@ def check_collapse(y_val: np.ndarray, pred: np.ndarray, class_names: Sequence[st
     taken = int(np.searchsorted(np.cumsum(predicted[order]), COLLAPSE_SHARE - 1e-9) + 1)
     top = order[:taken]
     share, truth = float(predicted[top].sum()), float(true[top].sum())
-    named = _names([class_names[c] for c in top])
+    named = words_list([repr(class_names[c]) for c in top])
     if taken <= 2 and taken < k and share - truth >= COLLAPSE_EXCESS:
         never = [class_names[c] for c in range(k) if predicted[c] == 0]
         if taken == 1 and never:
@@ -506,7 +495,7 @@ def check_collapse(y_val: np.ndarray, pred: np.ndarray, class_names: Sequence[st
             collapsed = _("{share:.0%} of the validation predictions are {named}, which are {truth:.0%} of the "
                           "validation images.")
         return Finding("collapse", "problem", _("Predictions collapsed"),
-                       collapsed.format(share=share, named=named, truth=truth, never=_names(never) if never else ""),
+                       collapsed.format(share=share, named=named, truth=truth, never=words_list([repr(n) for n in never])),
                        _("If the first-loss check fired too, lower the learning rate; if the classes differ in size, "
                          "train with class weights (tl_kit.class_weights) and score balanced accuracy; if the model "
                          "is no better than chance, check the labels and the inputs."))
@@ -622,14 +611,11 @@ def check_hardest(y_train: np.ndarray, probs: np.ndarray, class_names: Sequence[
     for i in sure_wrong:
         key = (class_names[y_train[i]], class_names[pred[i]])
         pairs[key] = pairs.get(key, 0) + 1
-    common = ""
-    for (label, guess), n in sorted(pairs.items(), key=lambda kv: -kv[1])[:3]:
-        # TRANSLATORS: how many training images of the class {label} the model confidently puts in the class {guess},
-        # one item of the {common} below: "12× sandal as sneaker".
-        mistake = _("{n}× {label} as {guess}").format(n=n, label=label, guess=guess)
-        # TRANSLATORS: a list being built: "12× sandal as sneaker, 3× sneaker as ankle_boot".
-        common = _("{names}, {name}").format(names=common, name=mistake) if common else mistake
-    numbers.update(common=common)
+    # TRANSLATORS: how many training images of the class {label} the model confidently puts in the class {guess},
+    # one item of the list {common} below: "12× sandal as sneaker".
+    mistake = _("{n}× {label} as {guess}")
+    numbers.update(common=comma_list([mistake.format(n=n, label=label, guess=guess)
+                                      for (label, guess), n in sorted(pairs.items(), key=lambda kv: -kv[1])[:3]]))
     if share > FAILED_SHARE:
         return Finding("hardest", "problem", _("Many training images confidently in another class"), _(
             "{wrong} of {total} training images ({share:.1%}) get another class than their label with a probability "

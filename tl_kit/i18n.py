@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import config
@@ -107,6 +108,31 @@ def _(message: str) -> str:
 #: Parts of the file names of the fonts in CJK_FONTS, for fonts installed after matplotlib's font cache was built.
 _CJK_FILES = ("notosanscjk", "notosanssc", "sourcehansans", "wqy-", "pingfang", "stheiti", "hiragino", "msyh",
               "simhei", "arial unicode")
+
+
+def words_list(items: Sequence[str]) -> str:
+    """Items as a list in words, in the language in use: 'a', 'a and b', 'a, b and c' ('' for none).
+
+    >>> words_list(["pixels", "random features", "a small CNN"])
+    'pixels, random features and a small CNN'
+    """
+    if not items:
+        return ""
+    text = items[0]
+    for item in items[1:-1]:
+        # TRANSLATORS: a list of names being built, "random features, raw pixels"; its last name joins below.
+        text = _("{names}, {name}").format(names=text, name=item)
+    # TRANSLATORS: the last name of a list joins the others: "random features, raw pixels and a small CNN".
+    return text if len(items) == 1 else _("{names} and {last}").format(names=text, last=items[-1])
+
+
+def comma_list(items: Sequence[str]) -> str:
+    """Items separated by the language's list comma: 'a, b, c' ('' for none)."""
+    text = ""
+    for item in items:
+        # TRANSLATORS: a list being built, "sneaker 91.2%, sandal 5.0%" or "12× sandal as sneaker, 3× bag as coat".
+        text = _("{names}, {name}").format(names=text, name=item) if text else item
+    return text
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ShapeError
-from .i18n import _
+from .i18n import _, words_list
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     else:
         # TRANSLATORS: the {verdict} of "On {dataset}, {verdict}.".
         verdict = _("transfer made no clear difference against {tied}")
-    verdict = verdict.format(won=_join(won), lost=_join(lost), tied=_join(tied))
+    verdict = verdict.format(won=words_list(won), lost=words_list(lost), tied=words_list(tied))
     if not unvaried:
         # TRANSLATORS: {verdict} is a clause such as "transfer paid against every baseline: pretrained features beat
         # random features and raw pixels".
@@ -241,7 +241,7 @@ def transfer_verdict(dataset: str, intervals: dict[str, Interval]) -> str:
     one = (_("On {dataset}, {verdict}; one measurement each against {names}: cannot tell ({figures}).")
            if len(unvaried) > 1 else
            _("On {dataset}, {verdict}; one measurement against {names}: cannot tell ({figures})."))
-    return one.format(dataset=dataset, verdict=verdict, names=_join(list(unvaried)),
+    return one.format(dataset=dataset, verdict=verdict, names=words_list(list(unvaried)),
                       figures=_one_measurement(unvaried))
 
 
@@ -262,24 +262,12 @@ def _one_measurement(intervals: dict[str, Interval]) -> str:
             # TRANSLATORS: the {figures} of "On {dataset}, one measurement: cannot tell whether transfer paid
             # ({figures})." and of "…: cannot tell ({figures}).", alone or before or after the clause above.
             clause = _("pretrained features {differences}, the same in every seed: nothing random varied between them")
-        clauses.append(clause.format(differences=_join(differences)))
+        clauses.append(clause.format(differences=words_list(differences)))
     text = clauses[0]
     for clause in clauses[1:]:
         # TRANSLATORS: two clauses in a row, each "pretrained features … against …, <why there is no interval>".
         text = _("{clauses}; {clause}").format(clauses=text, clause=clause)
     return text
-
-
-def _join(names: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c': the names of a list in words."""
-    if not names:
-        return ""
-    text = names[0]
-    for name in names[1:-1]:
-        # TRANSLATORS: a list of names being built, "random features, raw pixels"; its last name joins below.
-        text = _("{names}, {name}").format(names=text, name=name)
-    # TRANSLATORS: the last name of a list joins the others: "random features, raw pixels and a small CNN".
-    return text if len(names) == 1 else _("{names} and {last}").format(names=text, last=names[-1])
 
 
 def balanced_step(labels) -> float:

@@ -68,16 +68,22 @@ def built_path(lesson: str | Path, language: str = LANGUAGE) -> Path:
     return lesson.parent / OUTPUT[language] / lesson.name
 
 
+def python_tokens(source: str) -> list[tokenize.TokenInfo]:
+    """Python's tokens of a code cell, line for line, IPython's `!` and `%` lines read as `pass`."""
+    lines = source.splitlines()
+    plain = "\n".join(re.sub(r"^(\s*)[!%].*$", lambda m: m.group(1) + "pass", line) for line in lines) + "\n"
+    return list(tokenize.generate_tokens(io.StringIO(plain).readline))
+
+
 def _code_comments(source: str) -> list[_Comment]:
     """The comments of a code cell a learner reads, a run of full-line comments taken as one.
 
     IPython's `!` and `%` lines are blanked before Python's tokenizer reads the cell.
     """
     lines = source.splitlines()
-    plain = "\n".join(re.sub(r"^(\s*)[!%].*$", lambda m: m.group(1) + "pass", line) for line in lines) + "\n"
     found: list[_Comment] = []
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(plain).readline))
+        tokens = python_tokens(source)
     except (tokenize.TokenError, SyntaxError, IndentationError) as err:
         raise NotebookError(f"Could not read the comments of a code cell ({err}):\n{source[:200]}") from err
     for token in tokens:
@@ -204,15 +210,18 @@ class Stale:
 
 def stale(notebook: str | Path, language: str = LANGUAGE, locale_dir: Path | None = None) -> list[Stale]:
     """The texts of `notebook` whose translation is missing or out of date."""
-    notebook = Path(notebook)
     path = lesson_catalog_path(notebook, language, locale_dir)
-    catalog = _read_po(path, language) if path.is_file() else None
+    return _stale(Path(notebook), _read_po(path, language) if path.is_file() else None)
+
+
+def _stale(notebook: Path, catalog) -> list[Stale]:
+    translated_cells = {m.context for m in catalog if m.id} if catalog is not None else set()
     found = []
     for message in messages(notebook):
-        entry = catalog.get(message.text, context=message.cell) if catalog else None
+        entry = catalog.get(message.text, context=message.cell) if catalog is not None else None
         if entry is None or not entry.string:
-            changed = catalog is not None and any(m.context == message.cell for m in catalog if m.id)
-            found.append(Stale(notebook.name, message, "changed" if changed and entry is None else "new"))
+            changed = entry is None and message.cell in translated_cells
+            found.append(Stale(notebook.name, message, "changed" if changed else "new"))
         elif entry.fuzzy:
             found.append(Stale(notebook.name, message, "changed"))
     return found
@@ -243,12 +252,13 @@ def build(notebook: str | Path, language: str = LANGUAGE, locale_dir: Path | Non
     `python -m tl_kit translate update`, translate what it marks, and build again.
     """
     notebook = Path(notebook)
-    missing = stale(notebook, language, locale_dir)
+    path = lesson_catalog_path(notebook, language, locale_dir)
+    catalog = _read_po(path, language) if path.is_file() else None
+    missing = _stale(notebook, catalog)
     if missing:
         raise NotebookError(f"{notebook.name}: {len(missing)} text(s) have no current {language} translation; "
-                            "translate them in " + str(lesson_catalog_path(notebook, language, locale_dir)) +
+                            "translate them in " + str(path) +
                             " (python -m tl_kit translate update marks them):\n  " + "\n  ".join(map(str, missing)))
-    catalog = _read_po(lesson_catalog_path(notebook, language, locale_dir), language)
 
     def lookup(text: str, cell: str) -> str:
         return catalog.get(text, context=cell).string

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ImageError
-from .i18n import _
+from .i18n import _, comma_list
 
 
 @dataclass
@@ -30,13 +30,9 @@ class Prediction:
     def __repr__(self) -> str:
         """The three likeliest classes with their probabilities, "sneaker 91.2%, sandal 5.0%, bag 1.1%" (the
         upload widget shows it)."""
-        text = ""
-        for name, p in self.top():
-            # TRANSLATORS: one class the model gives an uploaded picture, with its probability: "sneaker 91.2%".
-            item = _("{name} {probability:.1%}").format(name=name, probability=p)
-            # TRANSLATORS: a list being built: "sneaker 91.2%, sandal 5.0%" (the upload widget's answer).
-            text = _("{names}, {name}").format(names=text, name=item) if text else item
-        return text
+        # TRANSLATORS: one class the model gives an uploaded picture, with its probability: "sneaker 91.2%".
+        item = _("{name} {probability:.1%}")
+        return comma_list([item.format(name=name, probability=p) for name, p in self.top()])
 
 
 def classify_bytes(model, data: bytes, class_names: list[str], image_size: int) -> Prediction:
